@@ -1,0 +1,277 @@
+"""The ``ballast`` command line: inspect (and, as they land, check, audit, webhook, auditor).
+
+Exit codes belong to error classes and are listed once, in EXIT_CODES, which
+``--help`` prints. ``--json`` writes one document to stdout and nothing else;
+progress, logs and errors go to stderr. Services (Flask, kubernetes) are
+imported lazily inside the commands that start them, so the core stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import click
+
+from ballast._errors import (
+    AuthError,
+    BallastError,
+    CacheError,
+    ConfigError,
+    DigestMismatch,
+    InvalidReference,
+    NotFound,
+    RateLimited,
+    RegistryUnavailable,
+    TooLarge,
+    UnsupportedMedia,
+)
+from ballast.facts import ImageFacts, ResolvedImage, facts_to_json
+from ballast.reference import parse_reference
+from ballast.services import Services, open_services
+from ballast.settings import Settings, load_settings
+from ballast.units import format_bytes
+
+# Most specific first: the first class an error is an instance of decides its exit code.
+EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (InvalidReference, 3, "invalid image reference"),
+    (NotFound, 4, "image not found"),
+    (AuthError, 5, "unauthorized"),
+    (RegistryUnavailable, 6, "registry unreachable"),
+    (RateLimited, 6, "registry unreachable"),
+    (DigestMismatch, 7, "registry sent bad content"),
+    (TooLarge, 7, "registry sent bad content"),
+    (UnsupportedMedia, 7, "registry sent bad content"),
+    (ConfigError, 8, "configuration error"),
+    (CacheError, 8, "configuration error"),
+    (BallastError, 1, "other error"),
+)
+_EXIT_HELP = "\b\nExit codes:\n  0  success\n  2  usage error\n" + "\n".join(
+    dict.fromkeys(f"  {code}  {what}" for _, code, what in EXIT_CODES)
+)
+_PROGRESS_AFTER_S = 0.4
+
+
+def exit_code_for(error: BaseException) -> int:
+    for cls, code, _ in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return 1
+
+
+@dataclass(slots=True)
+class Context:
+    """Shared by every command: global options, and services opened on first use."""
+
+    config_file: str | None
+    cache: str | None
+    _services: Services | None = None
+
+    def settings(self, *, platforms: Sequence[str] = ()) -> Settings:
+        overrides: dict[str, dict[str, Any]] = {"registry": {}, "cache": {}}
+        if self.cache:
+            overrides["cache"]["path"] = self.cache
+        if platforms:
+            overrides["registry"]["platforms"] = list(platforms)
+        return load_settings(os.environ, config_file=self.config_file, overrides=overrides)
+
+    def services(self, settings: Settings) -> Services:
+        if self._services is None:
+            self._services = open_services(settings, os.environ)
+        return self._services
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def fail(error: BaseException) -> NoReturn:
+    """Print a one-line error to stderr and exit with the error class's code."""
+    click.echo(f"error: {error}", err=True)
+    sys.exit(exit_code_for(error))
+
+
+@click.group(context_settings={"auto_envvar_prefix": "BALLAST", "show_default": True})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="YAML settings file (registry, cache sections).",
+)
+@click.option(
+    "--cache",
+    help="Facts cache: a SQLite file path or :memory:. Default: $XDG_CACHE_HOME/ballast/facts.db.",
+)
+@click.option("-v", "--verbose", count=True, help="Log more to stderr (-vv for debug).")
+@click.version_option(package_name="ballast")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, cache: str | None, verbose: int) -> None:
+    """Keep dead weight out of container images."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    context = Context(config_file=config_file, cache=cache)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+@cli.command(epilog=_EXIT_HELP)
+@click.argument("images", nargs=-1, required=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON (an object for one image, a list for several) to stdout and nothing else.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Platform of a multi-arch image, e.g. linux/arm64; repeat, or 'all'. "
+    "Default: linux/amd64.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["order", "size"]),
+    default="order",
+    help="Layer table order: as built, or biggest first.",
+)
+@pass_context
+def inspect(
+    context: Context,
+    images: tuple[str, ...],
+    as_json: bool,
+    platforms: tuple[str, ...],
+    sort: str,
+) -> None:
+    """Show what is in IMAGES: digest, platform, compressed size, and each layer with the
+    instruction that created it."""
+    try:
+        for text in images:
+            parse_reference(text)
+        settings = context.settings(platforms=platforms)
+        services = context.services(settings)
+    except BallastError as exc:
+        fail(exc)
+    with _progress(len(images)) as tick:
+        results = services.lookup.resolve_many(list(images))
+        tick(len(images))
+    documents: list[dict[str, Any]] = []
+    first_error: BaseException | None = None
+    for result in results:
+        if isinstance(result, Exception):
+            if not isinstance(result, BallastError):
+                raise result  # a bug: main() reports it without a traceback
+            click.echo(f"error: {result}", err=True)
+            first_error = first_error or result
+            continue
+        for facts in result.platforms:
+            if as_json:
+                documents.append(facts_to_json(result, facts))
+            else:
+                click.echo(_human_report(result, facts, sort=sort))
+    if as_json:
+        payload: Any = documents[0] if len(documents) == 1 else documents
+        click.echo(json.dumps(payload, indent=2))
+    if first_error is not None:
+        sys.exit(exit_code_for(first_error))
+
+
+def _human_report(image: ResolvedImage, facts: ImageFacts, *, sort: str) -> str:
+    lines = [click.style(image.reference, bold=True)]
+    rows = [
+        ("digest", facts.digest),
+        ("platform", str(facts.platform)),
+        (
+            "size",
+            f"{format_bytes(facts.compressed_bytes)} compressed (pulled), "
+            f"{facts.layer_count} layer{'s' if facts.layer_count != 1 else ''}",
+        ),
+    ]
+    if image.index is not None:
+        rows.insert(1, ("index", f"{image.digest} ({len(image.index.manifests)} manifests)"))
+    if facts.created:
+        rows.append(("created", facts.created))
+    rows.append(("user", facts.user or "root (not set)"))
+    if facts.base_name or facts.base_digest:
+        rows.append(("base", f"{facts.base_name} {facts.base_digest}".strip()))
+    lines += [f"  {key:<9} {value}" for key, value in rows]
+    numbered = list(enumerate(facts.layers, start=1))
+    if sort == "size":
+        numbered.sort(key=lambda item: item[1].compressed_bytes, reverse=True)
+    lines.append(f"  {'#':>3}  {'COMPRESSED':>10}  CREATED BY")
+    for number, layer in numbered:
+        created_by = " ".join((layer.created_by or "(no history)").split())
+        if len(created_by) > 100:
+            created_by = created_by[:99] + "…"
+        lines.append(f"  {number:>3}  {format_bytes(layer.compressed_bytes):>10}  {created_by}")
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A spinner on stderr, only on a terminal and only when the work takes a moment."""
+    done = threading.Event()
+    finished = [0]
+    interactive = sys.stderr.isatty()
+
+    def spin() -> None:
+        if done.wait(_PROGRESS_AFTER_S):
+            return
+        frames = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+        i = 0
+        while not done.wait(0.1):
+            sys.stderr.write(f"\r{frames[i % len(frames)]} resolving {total} image(s)…")
+            sys.stderr.flush()
+            i += 1
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+    thread = threading.Thread(target=spin, daemon=True) if interactive else None
+    if thread:
+        thread.start()
+    started = time.monotonic()
+    try:
+        yield lambda n: finished.__setitem__(0, n)
+    finally:
+        done.set()
+        if thread:
+            thread.join()
+        logging.getLogger(__name__).info(
+            "resolved %d image(s) in %.2fs", total, time.monotonic() - started
+        )
+
+
+EXIT_INTERNAL = 70
+
+
+def main() -> None:
+    """Console entry point: no error reaches the user as a traceback.
+
+    A BallastError is the user's to fix and gets its class's exit code; anything
+    else is our bug: say so, point at -vv for the traceback, exit 70 (EX_SOFTWARE).
+    """
+    try:
+        cli.main(standalone_mode=True)
+    except BallastError as exc:
+        fail(exc)
+    except Exception as exc:
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        click.echo(
+            f"internal error: {exc.__class__.__name__}: {exc}. This is a bug in ballast; "
+            "rerun with -vv for the traceback and report it.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
