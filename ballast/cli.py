@@ -182,8 +182,11 @@ def inspect(
                 documents.append(facts_to_json(result, facts))
             else:
                 click.echo(_human_report(result, facts, sort=sort))
-    if as_json:
-        payload: Any = documents[0] if len(documents) == 1 else documents
+    # The shape follows the request, not the outcome: one image on one platform
+    # gives an object, anything that may give several gives a list.
+    single = len(images) == 1 and len(platforms) <= 1 and "all" not in platforms
+    if as_json and not (single and not documents):
+        payload: Any = documents[0] if single else documents
         click.echo(json.dumps(payload, indent=2))
     if first_error is not None:
         sys.exit(exit_code_for(first_error))

@@ -1,0 +1,5 @@
+"""``python -m ballast`` runs the CLI."""
+
+from ballast.cli import main
+
+main()
