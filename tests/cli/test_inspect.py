@@ -34,8 +34,9 @@ def run(reg: LocalRegistry, tmp_path: Path, *args: str) -> tuple[int, str, str]:
 def test_json_document_has_the_documented_fields(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
-    pushed = push_image(registry, unique_repo, "1.0", layer_sizes=[2_000_000, 30_000],
-                        history=HISTORY)
+    pushed = push_image(
+        registry, unique_repo, "1.0", layer_sizes=[2_000_000, 30_000], history=HISTORY
+    )
     code, out, err = run(registry, tmp_path, "inspect", "--json", pushed.tag_ref)
     assert code == 0, err
     document = json.loads(out)
@@ -44,7 +45,8 @@ def test_json_document_has_the_documented_fields(
     assert document["platform"] == "linux/amd64"
     assert document["compressedSize"] == pushed.compressed_size
     assert [(x["digest"], x["size"]) for x in document["layers"]] == list(
-        zip(pushed.layer_digests, pushed.layer_sizes, strict=True))
+        zip(pushed.layer_digests, pushed.layer_sizes, strict=True)
+    )
     assert document["layers"][1]["createdBy"].startswith("RUN apt-get update")
     assert document["layers"][0]["mediaType"].startswith("application/vnd.oci.image.layer")
     assert [h["createdBy"] for h in document["history"]] == [h["created_by"] for h in HISTORY]
@@ -54,11 +56,11 @@ def test_several_images_give_a_json_list_and_all_platforms_each_an_entry(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
     amd = push_image(registry, unique_repo, None, layer_sizes=[1000])
-    arm = push_image(registry, unique_repo, None, layer_sizes=[2000],
-                     platform=("linux", "arm64", None))
+    arm = push_image(
+        registry, unique_repo, None, layer_sizes=[2000], platform=("linux", "arm64", None)
+    )
     index = push_index(registry, unique_repo, "multi", [amd, arm])
-    code, out, _ = run(registry, tmp_path, "inspect", "--json", "--platform", "all",
-                       index.tag_ref)
+    code, out, _ = run(registry, tmp_path, "inspect", "--json", "--platform", "all", index.tag_ref)
     assert code == 0
     documents = json.loads(out)
     assert [d["platform"] for d in documents] == ["linux/amd64", "linux/arm64"]
@@ -68,8 +70,9 @@ def test_several_images_give_a_json_list_and_all_platforms_each_an_entry(
 def test_human_output_shows_summary_and_layers_biggest_first(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
-    pushed = push_image(registry, unique_repo, "1.0", layer_sizes=[20_000, 3_500_000],
-                        history=HISTORY)
+    pushed = push_image(
+        registry, unique_repo, "1.0", layer_sizes=[20_000, 3_500_000], history=HISTORY
+    )
     code, out, _ = run(registry, tmp_path, "inspect", "--sort", "size", pushed.tag_ref)
     assert code == 0
     assert pushed.digest in out
@@ -111,8 +114,11 @@ def test_unauthorized_exits_5(
 def test_unreachable_registry_exits_6(
     refused_address: str, registry: LocalRegistry, tmp_path: Path
 ) -> None:
-    env = {"BALLAST_INSECURE_REGISTRIES": refused_address,
-           "BALLAST_CACHE_PATH": str(tmp_path / "c.db"), "BALLAST_REGISTRY__RETRIES": "0"}
+    env = {
+        "BALLAST_INSECURE_REGISTRIES": refused_address,
+        "BALLAST_CACHE_PATH": str(tmp_path / "c.db"),
+        "BALLAST_REGISTRY__RETRIES": "0",
+    }
     result = CliRunner().invoke(cli, ["inspect", f"{refused_address}/a/b:1"], env=env)
     assert result.exit_code == 6 and "registry" in result.stderr
 
@@ -128,8 +134,14 @@ def test_one_failing_image_does_not_hide_the_others(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
     pushed = push_image(registry, unique_repo, "ok", layer_sizes=[100])
-    code, out, err = run(registry, tmp_path, "inspect", "--json", pushed.tag_ref,
-                         registry.ref(unique_repo, "missing"))
+    code, out, err = run(
+        registry,
+        tmp_path,
+        "inspect",
+        "--json",
+        pushed.tag_ref,
+        registry.ref(unique_repo, "missing"),
+    )
     assert code == 4
     assert [d["digest"] for d in json.loads(out)] == [pushed.digest]
     assert "not found" in err
@@ -146,18 +158,27 @@ def test_two_processes_share_one_cache_file(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
     images = [push_image(registry, unique_repo, f"v{i}", layer_sizes=[100]) for i in range(6)]
-    env = {"BALLAST_INSECURE_REGISTRIES": registry.host,
-           "BALLAST_CACHE_PATH": str(tmp_path / "shared.db"), "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path)}
+    env = {
+        "BALLAST_INSECURE_REGISTRIES": registry.host,
+        "BALLAST_CACHE_PATH": str(tmp_path / "shared.db"),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     command = [sys.executable, "-m", "ballast", "inspect", "--json"]
-    procs = [subprocess.Popen([*command, *(i.tag_ref for i in images)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [*command, *(i.tag_ref for i in images)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()
         assert [d["digest"] for d in json.loads(out)] == [i.digest for i in images]
     registry.reset_counts()
-    again = subprocess.run([*command, images[0].tag_ref], env=env, capture_output=True,
-                           check=True)
+    again = subprocess.run([*command, images[0].tag_ref], env=env, capture_output=True, check=True)
     assert json.loads(again.stdout)["digest"] == images[0].digest
     assert registry.requests == []

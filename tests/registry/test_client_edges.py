@@ -30,8 +30,11 @@ from ballast.registry.credentials import Credential, CredentialStore
 from ballast.settings import RegistrySettings
 
 REF = parse_reference("registry.example.com/team/app:1.0")
-PUBLIC_DNS = {"registry.example.com": ["93.184.216.34"], "blobs.example.net": ["93.184.216.35"],
-              "auth.example.com": ["93.184.216.36"]}
+PUBLIC_DNS = {
+    "registry.example.com": ["93.184.216.34"],
+    "blobs.example.net": ["93.184.216.35"],
+    "auth.example.com": ["93.184.216.36"],
+}
 
 
 def resolver(host: str) -> list[str]:
@@ -75,8 +78,9 @@ def test_5xx_after_all_retries_is_registry_unavailable_with_status() -> None:
 
 
 def test_429_waits_as_long_as_retry_after_says() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "2"}),
-                    httpx.Response(200, content=b"{}")])
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, content=b"{}")]
+    )
     sleeps: list[float] = []
     client = make_client(lambda request: next(answers), sleeps=sleeps)
     client.get_manifest(REF, "1.0")
@@ -85,8 +89,9 @@ def test_429_waits_as_long_as_retry_after_says() -> None:
 
 def test_429_asking_for_too_long_a_wait_fails_as_rate_limited_at_once() -> None:
     sleeps: list[float] = []
-    client = make_client(lambda request: httpx.Response(429, headers={"Retry-After": "3600"}),
-                         sleeps=sleeps)
+    client = make_client(
+        lambda request: httpx.Response(429, headers={"Retry-After": "3600"}), sleeps=sleeps
+    )
     with pytest.raises(RateLimited, match="rate limiting"):
         client.get_manifest(REF, "1.0")
     assert sleeps == []
@@ -131,8 +136,9 @@ def test_credentials_are_not_forwarded_to_blob_storage_on_another_host() -> None
 
 def test_manifest_above_cap_by_content_length_is_refused_without_reading() -> None:
     client = make_client(
-        lambda request: httpx.Response(200, headers={"Content-Length": str(5 * 1024 * 1024)},
-                                       content=b"x" * (5 * 1024 * 1024)),
+        lambda request: httpx.Response(
+            200, headers={"Content-Length": str(5 * 1024 * 1024)}, content=b"x" * (5 * 1024 * 1024)
+        ),
     )
     with pytest.raises(TooLarge, match="above the 4,194,304-byte cap"):
         client.get_manifest(REF, "1.0")
@@ -147,8 +153,11 @@ def test_manifest_above_cap_without_content_length_is_cut_off() -> None:
 
 
 def test_announced_digest_that_does_not_match_the_body_is_refused() -> None:
-    client = make_client(lambda request: httpx.Response(
-        200, content=b"{}", headers={"Docker-Content-Digest": "sha256:" + "0" * 64}))
+    client = make_client(
+        lambda request: httpx.Response(
+            200, content=b"{}", headers={"Docker-Content-Digest": "sha256:" + "0" * 64}
+        )
+    )
     with pytest.raises(DigestMismatch, match="altered"):
         client.get_manifest(REF, "1.0")
 
@@ -157,14 +166,22 @@ def test_schema1_manifest_is_refused_with_advice() -> None:
     body = json.dumps({"schemaVersion": 1, "name": "team/app", "fsLayers": []}).encode()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        headers = {"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws",
-                   "Docker-Content-Digest": digest_of(body)}
-        return httpx.Response(200, content=b"" if request.method == "HEAD" else body,
-                              headers=headers)
+        headers = {
+            "Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            "Docker-Content-Digest": digest_of(body),
+        }
+        return httpx.Response(
+            200, content=b"" if request.method == "HEAD" else body, headers=headers
+        )
 
-    lookup = FactsLookup(make_client(handler), FactsCache(MemoryStore(), lru_entries=10),
-                         platforms=["linux/amd64"], tag_ttl_s=60, negative_ttl_s=5,
-                         config_max_bytes=1 << 20)
+    lookup = FactsLookup(
+        make_client(handler),
+        FactsCache(MemoryStore(), lru_entries=10),
+        platforms=["linux/amd64"],
+        tag_ttl_s=60,
+        negative_ttl_s=5,
+        config_max_bytes=1 << 20,
+    )
     with pytest.raises(UnsupportedMedia, match="schema1.*push it again"):
         lookup.resolve(REF)
 
@@ -177,9 +194,15 @@ def test_token_is_fetched_once_per_scope_and_reused_until_it_expires() -> None:
             token_calls.append(request.url.params["scope"])
             return httpx.Response(200, json={"token": "T1", "expires_in": 300})
         if request.headers.get("authorization") != "Bearer T1":
-            return httpx.Response(401, headers={"WWW-Authenticate": (
-                'Bearer realm="https://auth.example.com/token",service="reg",'
-                'scope="repository:team/app:pull"')})
+            return httpx.Response(
+                401,
+                headers={
+                    "WWW-Authenticate": (
+                        'Bearer realm="https://auth.example.com/token",service="reg",'
+                        'scope="repository:team/app:pull"'
+                    )
+                },
+            )
         return httpx.Response(200, content=b"{}")
 
     client = make_client(handler)
@@ -192,8 +215,12 @@ def test_token_service_refusing_credentials_is_an_auth_error_naming_the_scope() 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "auth.example.com":
             return httpx.Response(401)
-        return httpx.Response(401, headers={"WWW-Authenticate": (
-            'Bearer realm="https://auth.example.com/token",service="reg"')})
+        return httpx.Response(
+            401,
+            headers={
+                "WWW-Authenticate": ('Bearer realm="https://auth.example.com/token",service="reg"')
+            },
+        )
 
     with pytest.raises(AuthError, match="repository:team/app:pull"):
         make_client(handler).get_manifest(REF, "1.0")
@@ -201,8 +228,12 @@ def test_token_service_refusing_credentials_is_an_auth_error_naming_the_scope() 
 
 def test_plain_http_token_realm_on_an_untrusted_host_is_refused() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, headers={"WWW-Authenticate": (
-            'Bearer realm="http://auth.example.com/token",service="reg"')})
+        return httpx.Response(
+            401,
+            headers={
+                "WWW-Authenticate": ('Bearer realm="http://auth.example.com/token",service="reg"')
+            },
+        )
 
     with pytest.raises(AuthError, match="plain HTTP"):
         make_client(handler).get_manifest(REF, "1.0")

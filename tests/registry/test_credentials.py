@@ -63,10 +63,14 @@ def test_legacy_dockercfg_secret_without_auths_wrapper_is_read() -> None:
     [
         ({".dockerconfigjson": "not base64!!"}, "not base64-encoded JSON"),
         ({"token": "x"}, "no .dockerconfigjson"),
-        ({".dockerconfigjson": b64(json.dumps({"auths": {"h": {"auth": b64("nocolon")}}}))},
-         "no ':' separator"),
-        ({".dockerconfigjson": b64(json.dumps({"auths": {"h": {"credsStore": "x"}}}))},
-         "credential helpers are not supported"),
+        (
+            {".dockerconfigjson": b64(json.dumps({"auths": {"h": {"auth": b64("nocolon")}}}))},
+            "no ':' separator",
+        ),
+        (
+            {".dockerconfigjson": b64(json.dumps({"auths": {"h": {"credsStore": "x"}}}))},
+            "credential helpers are not supported",
+        ),
     ],
 )
 def test_broken_secret_data_is_a_config_error_that_says_what_is_wrong(

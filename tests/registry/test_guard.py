@@ -32,7 +32,9 @@ def fake_dns(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     ],
 )
 def test_private_loopback_and_link_local_hosts_are_refused(host: str) -> None:
-    guard = HostGuard(trusted_hosts=[], resolver=fake_dns({"metadata.internal": ["169.254.169.254"]}))
+    guard = HostGuard(
+        trusted_hosts=[], resolver=fake_dns({"metadata.internal": ["169.254.169.254"]})
+    )
     with pytest.raises(RegistryUnavailable, match="non-public address") as caught:
         guard.check(host, image=f"{host}/x:1")
     assert "BALLAST_INSECURE_REGISTRIES" in str(caught.value)

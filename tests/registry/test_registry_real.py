@@ -18,13 +18,12 @@ from ballast import AuthError, DigestMismatch, NotFound, RegistryUnavailable, To
 from ballast.facts import Platform
 from tests.registry.conftest import ServicesFactory
 from tests.support.images import make_tar_layer, push_image, push_index
-from tests.support.registry import skopeo_copy
-from tests.support.registry import LocalRegistry
+from tests.support.registry import LocalRegistry, skopeo_copy
 
 DIVE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "dive"
 HISTORY = [
     {"created_by": "/bin/sh -c #(nop) ADD file:abc in /", "created": "2024-01-01T00:00:00Z"},
-    {"created_by": '/bin/sh -c #(nop)  ENV PATH=/usr/bin', "empty_layer": True},
+    {"created_by": "/bin/sh -c #(nop)  ENV PATH=/usr/bin", "empty_layer": True},
     {"created_by": "RUN /bin/sh -c apt-get install -y gcc # buildkit"},
     {"created_by": 'CMD ["python"]', "empty_layer": True},
     {"created_by": "COPY . /app # buildkit"},
@@ -41,12 +40,22 @@ def test_single_arch_facts_match_what_was_pushed(
     registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory, media: str
 ) -> None:
     pushed = push_image(
-        registry, unique_repo, "1.0", layer_sizes=[300_000, 1000, 50_000], media=media,
-        history=HISTORY, user="10001", entrypoint=["/app/run"], cmd=["--serve"],
+        registry,
+        unique_repo,
+        "1.0",
+        layer_sizes=[300_000, 1000, 50_000],
+        media=media,
+        history=HISTORY,
+        user="10001",
+        entrypoint=["/app/run"],
+        cmd=["--serve"],
         labels={"team": "payments"},
-        annotations={"org.opencontainers.image.base.name": "docker.io/library/python:3.12",
-                     "org.opencontainers.image.base.digest": "sha256:" + "b" * 64}
-        if media == "oci" else None,
+        annotations={
+            "org.opencontainers.image.base.name": "docker.io/library/python:3.12",
+            "org.opencontainers.image.base.digest": "sha256:" + "b" * 64,
+        }
+        if media == "oci"
+        else None,
     )
     result = make_services(registry).lookup.resolve(pushed.tag_ref)
     (facts,) = result.platforms
@@ -58,7 +67,10 @@ def test_single_arch_facts_match_what_was_pushed(
     assert facts.largest_layer is not None and facts.largest_layer.compressed_bytes == 300_000
     # empty_layer history entries are skipped when pairing history with layers
     assert [x.created_by for x in facts.layers] == [
-        HISTORY[0]["created_by"], HISTORY[2]["created_by"], HISTORY[4]["created_by"]]
+        HISTORY[0]["created_by"],
+        HISTORY[2]["created_by"],
+        HISTORY[4]["created_by"],
+    ]
     assert facts.platform == Platform("linux", "amd64")
     assert (facts.user, facts.entrypoint, facts.cmd) == ("10001", ("/app/run",), ("--serve",))
     assert facts.labels == {"team": "payments"}
@@ -72,8 +84,14 @@ def test_multi_arch_index_selects_the_platform_asked_for(
     registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory, media: str
 ) -> None:
     amd = push_image(registry, unique_repo, None, layer_sizes=[40_000], media=media)
-    arm = push_image(registry, unique_repo, None, layer_sizes=[30_000, 5_000], media=media,
-                     platform=("linux", "arm64", "v8"))
+    arm = push_image(
+        registry,
+        unique_repo,
+        None,
+        layer_sizes=[30_000, 5_000],
+        media=media,
+        platform=("linux", "arm64", "v8"),
+    )
     index = push_index(registry, unique_repo, "multi", [amd, arm], media=media)
     services = make_services(registry)
 
@@ -108,8 +126,9 @@ def test_cold_multi_arch_lookup_makes_at_most_four_requests(
     registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory
 ) -> None:
     amd = push_image(registry, unique_repo, None, layer_sizes=[1000])
-    arm = push_image(registry, unique_repo, None, layer_sizes=[1000],
-                     platform=("linux", "arm64", None))
+    arm = push_image(
+        registry, unique_repo, None, layer_sizes=[1000], platform=("linux", "arm64", None)
+    )
     index = push_index(registry, unique_repo, "v1", [amd, arm])
     registry.reset_counts()
     make_services(registry).lookup.resolve(index.tag_ref)
@@ -161,7 +180,9 @@ def test_concurrent_lookups_of_one_uncached_image_share_one_set_of_requests(
     services = make_services(registry)
     results: list[str] = []
     threads = [
-        threading.Thread(target=lambda: results.append(services.lookup.resolve(pushed.tag_ref).digest))
+        threading.Thread(
+            target=lambda: results.append(services.lookup.resolve(pushed.tag_ref).digest)
+        )
         for _ in range(16)
     ]
     for thread in threads:
@@ -173,20 +194,33 @@ def test_concurrent_lookups_of_one_uncached_image_share_one_set_of_requests(
 
 
 def test_basic_auth_registry_with_credentials_from_docker_config(
-    basic_registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory,
+    basic_registry: LocalRegistry,
+    unique_repo: str,
+    make_services: ServicesFactory,
     tmp_path: Path,
 ) -> None:
     pushed = push_image(basic_registry, unique_repo, "v1", layer_sizes=[1000])
     user, password = basic_registry.creds or ("", "")
     auth_file = tmp_path / "config.json"
-    auth_file.write_text(json.dumps({"auths": {basic_registry.host: {
-        "auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+    auth_file.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    basic_registry.host: {
+                        "auth": base64.b64encode(f"{user}:{password}".encode()).decode()
+                    }
+                }
+            }
+        )
+    )
     services = make_services(basic_registry, env={"BALLAST_REGISTRY_AUTH_FILE": str(auth_file)})
     assert services.lookup.resolve(pushed.tag_ref).digest == pushed.digest
 
 
 def test_basic_auth_registry_without_credentials_is_an_auth_error_with_advice(
-    basic_registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory,
+    basic_registry: LocalRegistry,
+    unique_repo: str,
+    make_services: ServicesFactory,
 ) -> None:
     pushed = push_image(basic_registry, unique_repo, "v1", layer_sizes=[1000])
     with pytest.raises(AuthError, match="requires credentials.*imagePullSecret") as caught:
@@ -195,13 +229,18 @@ def test_basic_auth_registry_without_credentials_is_an_auth_error_with_advice(
 
 
 def test_wrong_basic_credentials_are_reported_as_refused(
-    basic_registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory,
+    basic_registry: LocalRegistry,
+    unique_repo: str,
+    make_services: ServicesFactory,
     tmp_path: Path,
 ) -> None:
     pushed = push_image(basic_registry, unique_repo, "v1", layer_sizes=[1000])
     auth_file = tmp_path / "config.json"
-    auth_file.write_text(json.dumps({"auths": {basic_registry.host: {
-        "username": "ballast", "password": "wrong-password"}}}))
+    auth_file.write_text(
+        json.dumps(
+            {"auths": {basic_registry.host: {"username": "ballast", "password": "wrong-password"}}}
+        )
+    )
     services = make_services(basic_registry, env={"BALLAST_REGISTRY_AUTH_FILE": str(auth_file)})
     with pytest.raises(AuthError, match="refused credentials") as caught:
         services.lookup.resolve(pushed.tag_ref)
@@ -209,7 +248,9 @@ def test_wrong_basic_credentials_are_reported_as_refused(
 
 
 def test_token_registry_anonymous_pull_of_a_public_repository(
-    token_registry: LocalRegistry, unique_public_repo: str, make_services: ServicesFactory,
+    token_registry: LocalRegistry,
+    unique_public_repo: str,
+    make_services: ServicesFactory,
 ) -> None:
     pushed = push_image(token_registry, unique_public_repo, "v1", layer_sizes=[1000])
     token_registry.reset_counts()
@@ -220,15 +261,26 @@ def test_token_registry_anonymous_pull_of_a_public_repository(
 
 
 def test_token_registry_private_repository_with_a_pull_secret(
-    token_registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory,
+    token_registry: LocalRegistry,
+    unique_repo: str,
+    make_services: ServicesFactory,
     tmp_path: Path,
 ) -> None:
     pushed = push_image(token_registry, unique_repo, "v1", layer_sizes=[1000])
     other = push_image(token_registry, unique_repo, "v2", layer_sizes=[2000])
     user, password = token_registry.creds or ("", "")
     auth_file = tmp_path / "config.json"
-    auth_file.write_text(json.dumps({"auths": {token_registry.host: {
-        "auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+    auth_file.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    token_registry.host: {
+                        "auth": base64.b64encode(f"{user}:{password}".encode()).decode()
+                    }
+                }
+            }
+        )
+    )
     token_registry.reset_counts()
     services = make_services(token_registry, env={"BALLAST_REGISTRY_AUTH_FILE": str(auth_file)})
     services.lookup.resolve(pushed.tag_ref)
@@ -239,7 +291,9 @@ def test_token_registry_private_repository_with_a_pull_secret(
 
 
 def test_token_registry_private_repository_without_credentials_fails_clearly(
-    token_registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory,
+    token_registry: LocalRegistry,
+    unique_repo: str,
+    make_services: ServicesFactory,
 ) -> None:
     pushed = push_image(token_registry, unique_repo, "v1", layer_sizes=[1000])
     with pytest.raises(AuthError):
@@ -273,7 +327,8 @@ def test_tampered_manifest_is_rejected_as_digest_mismatch(
 ) -> None:
     pushed = push_image(registry, unique_repo, "v1", layer_sizes=[1000])
     registry.tamper = lambda method, path, body: (
-        body.replace(b'"size"', b'"size" ') if "/manifests/sha256:" in path else body)
+        body.replace(b'"size"', b'"size" ') if "/manifests/sha256:" in path else body
+    )
     with pytest.raises(DigestMismatch, match="altered"):
         make_services(registry).lookup.resolve(pushed.tag_ref)
 
@@ -283,7 +338,8 @@ def test_tampered_config_blob_is_rejected_as_digest_mismatch(
 ) -> None:
     pushed = push_image(registry, unique_repo, "v1", layer_sizes=[1000])
     registry.tamper = lambda method, path, body: (
-        body + b" " if pushed.config_digest in path else body)
+        body + b" " if pushed.config_digest in path else body
+    )
     with pytest.raises(DigestMismatch, match="not trusting it"):
         make_services(registry).lookup.resolve(pushed.tag_ref)
 
@@ -293,7 +349,8 @@ def test_oversized_manifest_is_refused(
 ) -> None:
     pushed = push_image(registry, unique_repo, "v1", layer_sizes=[1000])
     registry.tamper = lambda method, path, body: (
-        body + b" " * (5 * 1024 * 1024) if "/manifests/" in path and method == "GET" else body)
+        body + b" " * (5 * 1024 * 1024) if "/manifests/" in path and method == "GET" else body
+    )
     with pytest.raises(TooLarge, match="cap"):
         make_services(registry).lookup.resolve(pushed.digest_ref)
 
