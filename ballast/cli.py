@@ -73,12 +73,21 @@ class Context:
 
     config_file: str | None
     cache: str | None
+    auth_file: str | None = None
+    insecure: tuple[str, ...] = ()
     _services: Services | None = None
 
     def settings(self, *, platforms: Sequence[str] = ()) -> Settings:
         overrides: dict[str, dict[str, Any]] = {"registry": {}, "cache": {}}
         if self.cache:
             overrides["cache"]["path"] = self.cache
+        if self.auth_file:
+            overrides["registry"]["auth_file"] = self.auth_file
+        if self.insecure:
+            from_env = os.environ.get("BALLAST_INSECURE_REGISTRIES", "").split(",")
+            overrides["registry"]["insecure_registries"] = [
+                h.strip() for h in (*from_env, *self.insecure) if h.strip()
+            ]
         if platforms:
             overrides["registry"]["platforms"] = list(platforms)
         return load_settings(os.environ, config_file=self.config_file, overrides=overrides)
@@ -113,16 +122,36 @@ def fail(error: BaseException) -> NoReturn:
     "--cache",
     help="Facts cache: a SQLite file path or :memory:. Default: $XDG_CACHE_HOME/ballast/facts.db.",
 )
+@click.option(
+    "--auth-file",
+    type=click.Path(dir_okay=False),
+    help="Registry credentials: a Docker config.json or a kubernetes.io/dockerconfigjson "
+    "Secret (YAML or JSON). Default: ~/.docker/config.json.",
+)
+@click.option(
+    "--insecure-registry",
+    "insecure",
+    multiple=True,
+    help="host:port reached over plain HTTP and allowed on private addresses "
+    "(repeatable; adds to BALLAST_INSECURE_REGISTRIES).",
+)
 @click.option("-v", "--verbose", count=True, help="Log more to stderr (-vv for debug).")
 @click.version_option(package_name="ballast")
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None, cache: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    config_file: str | None,
+    cache: str | None,
+    auth_file: str | None,
+    insecure: tuple[str, ...],
+    verbose: int,
+) -> None:
     """Keep dead weight out of container images."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    context = Context(config_file=config_file, cache=cache)
+    context = Context(config_file=config_file, cache=cache, auth_file=auth_file, insecure=insecure)
     ctx.obj = context
     ctx.call_on_close(context.close)
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ballast._errors import ConfigError
 
 # Docker Hub is written many ways in config files; they all mean docker.io.
@@ -78,19 +80,32 @@ class CredentialStore:
             self.add(str(key), _credential_from_entry(entry, key=str(key), source=source))
 
     def add_docker_config_file(self, path: str | Path) -> None:
-        """Add credentials from a Docker config.json file; a missing file adds nothing."""
+        """Add credentials from a file; a missing file adds nothing.
+
+        The file is a Docker config.json, or a Kubernetes Secret of type
+        ``kubernetes.io/dockerconfigjson`` as ``kubectl get secret -o yaml|json``
+        prints it, so a pull secret can be used as it is.
+        """
         file = Path(path).expanduser()
         if not file.exists():
             return
         try:
-            document = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(
                 f"cannot read registry credentials from {file}: expected Docker config.json "
-                f"({exc.__class__.__name__})"
+                f"or a Kubernetes pull secret ({exc.__class__.__name__})"
             ) from exc
         if not isinstance(document, Mapping):
-            raise ConfigError(f"{file} must hold a JSON object like Docker's config.json")
+            raise ConfigError(
+                f"{file} must hold a JSON object like Docker's config.json, or a pull Secret"
+            )
+        if document.get("kind") == "Secret":
+            data = document.get("data")
+            if not isinstance(data, Mapping):
+                raise ConfigError(f"{file}: the Secret has no data")
+            self.add_pull_secret(data, source=str(file))
+            return
         self.add_docker_config(document, source=str(file))
 
     def add_pull_secret(self, data: Mapping[str, str], *, source: str) -> None:

@@ -101,3 +101,16 @@ def test_unreadable_config_file_says_what_was_expected(tmp_path: Path) -> None:
     config.write_text("{not json")
     with pytest.raises(ConfigError, match="expected Docker config.json"):
         CredentialStore().add_docker_config_file(config)
+
+
+def test_a_pull_secret_manifest_can_be_used_as_the_auth_file(tmp_path: Path) -> None:
+    config = {"auths": {"registry.acme.io": {"auth": b64("robot:s3cret")}}}
+    secret = tmp_path / "regcred.yaml"
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\n"
+        "metadata: {name: regcred}\n"
+        f"data:\n  .dockerconfigjson: {b64(json.dumps(config))}\n"
+    )
+    store = CredentialStore()
+    store.add_docker_config_file(secret)
+    assert store.get("registry.acme.io") == Credential("robot", "s3cret")
