@@ -1,0 +1,82 @@
+"""Readers for untrusted JSON values, shared by ``admission.py`` and ``workloads.py``.
+
+This module owns three small things every reader of an AdmissionReview needs:
+the :data:`MISSING` sentinel (a key that is absent is not the same as a key
+that is ``null``), :func:`describe` (what a value is, in words, for error
+messages) and :func:`as_text` (a ``str`` that can always be encoded as UTF-8).
+
+It is pure and must not import Flask, the Kubernetes client or anything that
+does I/O: the webhook's HTTP adapter (``webhook/app.py``) is the only place
+that knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from typing import Final
+
+__all__ = ["MISSING", "Missing", "as_text", "describe", "shorten"]
+
+
+class Missing(enum.Enum):
+    """Type of :data:`MISSING`.
+
+    ``mapping.get(key, MISSING)`` tells "the key is absent" apart from "the key
+    is null", which the messages need: "request.uid is missing" and
+    "request.uid is null" point at different mistakes.
+    """
+
+    MISSING = "missing"
+
+
+MISSING: Final = Missing.MISSING
+
+# Python's json module turns "\ud800" into a lone surrogate, which cannot be
+# encoded as UTF-8: a log line, a response or an httpx URL holding one raises
+# UnicodeEncodeError far away from here. Go's encoding/json (the API server)
+# replaces lone surrogates with U+FFFD; as_text() does the same.
+_SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
+
+
+def as_text(value: str) -> str:
+    """Return ``value`` with lone surrogates replaced by U+FFFD, as Go does.
+
+    The result can always be encoded as UTF-8. ASCII input is returned as is
+    (the common case costs one ``isascii()`` call).
+    """
+    if value.isascii():
+        return value
+    return _SURROGATE_RE.sub("\ufffd", value)
+
+
+def shorten(value: str, *, limit: int = 80) -> str:
+    """Quote ``value`` for a message, cut to about ``limit`` characters.
+
+    Messages echo what the client sent ("apiVersion 'foo' is not ..."); this
+    keeps a 3 MiB string from turning into a 3 MiB message.
+    """
+    text = as_text(value)
+    if len(text) > limit:
+        text = text[: max(limit - 3, 1)] + "..."
+    return repr(text)
+
+
+def describe(value: object) -> str:
+    """Name the JSON type of ``value`` for a message: "null", "a string", ..."""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if value == "" else "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return f"a {type(value).__name__}"
