@@ -206,7 +206,14 @@ class _Store:
             return found
         return list(self.members)
 
-    def _resolve(self, name: str) -> _Member | None:
+    def canonical(self, name: str) -> str:
+        """The member a name finally points at (symlinks and hard links followed)."""
+        if self.is_directory:
+            return name
+        resolved = self._resolve(name, with_name=True)
+        return resolved if isinstance(resolved, str) else name
+
+    def _resolve(self, name: str, *, with_name: bool = False) -> _Member | str | None:
         member = self.members.get(name)
         hops = 0
         while member is not None and member.kind in (TYPE_SYMLINK, TYPE_HARDLINK):
@@ -224,17 +231,21 @@ class _Store:
             member = self.members.get(name)
         if member is None or member.kind != TYPE_FILE:
             return None
-        return member
+        return name if with_name else member
+
+    def _member(self, name: str) -> _Member | None:
+        member = self._resolve(name)
+        return member if isinstance(member, _Member) else None
 
     def exists(self, name: str) -> bool:
         if self.is_directory:
             return os.path.isfile(os.path.join(self.path, name))
-        return self._resolve(name) is not None
+        return self._member(name) is not None
 
     def size(self, name: str) -> int:
         if self.is_directory:
             return os.path.getsize(os.path.join(self.path, name))
-        member = self._resolve(name)
+        member = self._member(name)
         if member is None:
             raise self.missing(name)
         return member.size
@@ -250,7 +261,7 @@ class _Store:
             if not os.path.isfile(full):
                 raise self.missing(name)
             return open(full, "rb")
-        member = self._resolve(name)
+        member = self._member(name)
         if member is None:
             raise self.missing(name)
         return _Window(self.path, member.offset, member.size)
@@ -382,6 +393,7 @@ def _open_docker(spec: str, store: _Store, reference: str, limits: LayerLimits) 
         name = clean_path(str(raw_name))
         if not store.exists(name):
             raise store.missing(name)
+        name = store.canonical(name)
         size = store.size(name)
         diff_id = config.diff_ids[position] if position < len(config.diff_ids) else ""
         stream = store.open(name, size)
