@@ -91,7 +91,13 @@ def _layer_tree(facts: LayerFacts) -> _LayerTree:
         while parent and parent not in parents:
             add_parent(parent)
             parent = parent.rpartition("/")[0]
-    return _LayerTree(explicit=explicit, parents=parents, whiteouts=whiteouts, opaque=opaque)
+    # A marker repeated in one tar is one node of dive's tree, scored once.
+    return _LayerTree(
+        explicit=explicit,
+        parents=parents,
+        whiteouts=list(dict.fromkeys(whiteouts)),
+        opaque=list(dict.fromkeys(opaque)),
+    )
 
 
 class _Stack:
