@@ -112,8 +112,6 @@ class FactsLookup:
         max_workers: int = 16,
     ) -> list[ResolvedImage | Exception]:
         """Resolve many references concurrently; each result is facts or the error it raised."""
-        if not references:
-            return []
 
         def one(text: str) -> ResolvedImage | Exception:
             try:
@@ -121,8 +119,24 @@ class FactsLookup:
             except Exception as exc:  # reported per image by the caller
                 return exc
 
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(references))) as pool:
-            return list(pool.map(one, references))
+        # Cache hits are answered here; only misses pay for a thread pool.
+        results: list[ResolvedImage | Exception | None] = []
+        for text in references:
+            try:
+                ref = parse_reference(text)
+            except Exception as exc:
+                results.append(exc)
+                continue
+            wanted = tuple(platforms) if platforms else self._platforms
+            results.append(self._cached_hit(ref, wanted))
+        misses = [i for i, result in enumerate(results) if result is None]
+        if misses:
+            with ThreadPoolExecutor(max_workers=min(max_workers, len(misses))) as pool:
+                for i, result in zip(
+                    misses, pool.map(one, [references[i] for i in misses]), strict=True
+                ):
+                    results[i] = result
+        return [r for r in results if r is not None]
 
     def cached(
         self, reference: Reference, *, platforms: Sequence[str] | None = None
@@ -170,9 +184,18 @@ class FactsLookup:
         document: ManifestDocument | None = None
         digest = self._fresh_digest(ref)
         if digest is None:
-            head = self.client.head_manifest(ref, ref.reference)
+            # A tag seen before is revalidated with HEAD: Docker Hub does not count
+            # HEAD as a pull, and the digest usually has not moved, so its facts
+            # are still cached. A tag never seen is fetched with GET at once: the
+            # facts are needed anyway, the GET would follow the HEAD, and Docker
+            # Hub counts the same one pull either way — one request saved per cold
+            # image (measured 25-30% faster cold, tests/bench/bench_lookup.py).
+            head = None
+            if self.cache.tag(_tag_key(ref)) is not None:
+                head = self.client.head_manifest(ref, ref.reference)
             if head is None:
-                # No Docker-Content-Digest: GET by tag and hash it ourselves.
+                # Cold tag, or no Docker-Content-Digest on the HEAD: GET by tag and
+                # hash the body ourselves.
                 document = self.client.get_manifest(ref, ref.reference)
                 digest = document.digest
                 kind = document.media_type

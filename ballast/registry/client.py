@@ -231,7 +231,7 @@ class RegistryClient:
             )
             if response.status_code == 401 and attempt == 0:
                 challenge = response.headers.get("www-authenticate", "")
-                response.close()
+                _release(response)
                 retry_with = self._auth.on_challenge(host, challenge, scope, sent=sent)
                 if retry_with is None:
                     raise self._auth_error(host, image, 401, challenge)
@@ -242,7 +242,7 @@ class RegistryClient:
             self._raise_for_status(response, host=host, image=image, path=path)
             yield response
         finally:
-            response.close()
+            _release(response)
 
     def _raise_for_status(
         self, response: httpx.Response, *, host: str, image: str, path: str
@@ -344,7 +344,7 @@ class RegistryClient:
             status = response.status_code
             self._observe(host, status)
             if status in _RETRYABLE_STATUS and attempt < settings.retries:
-                response.close()
+                _release(response)
                 self._backoff(attempt)
                 attempt += 1
                 continue
@@ -355,7 +355,7 @@ class RegistryClient:
                     and wait_s <= settings.max_retry_after_s
                     and (not total_deadline or time.monotonic() + wait_s < deadline)
                 ):
-                    response.close()
+                    _release(response)
                     logger.info("registry %s asked to retry after %.1fs", host, wait_s)
                     self._sleep(wait_s)
                     attempt += 1
@@ -384,7 +384,7 @@ class RegistryClient:
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("location", "")
-            response.close()
+            _release(response)
             if not location:
                 break
             url = urljoin(url, location)
@@ -502,7 +502,7 @@ class RegistryClient:
                 )
             body = self._read_token(response, realm.netloc)
         finally:
-            response.close()
+            _release(response)
         token = body.get("token") or body.get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthError(
@@ -535,6 +535,29 @@ class RegistryClient:
     def _observe(self, host: str, status: int) -> None:
         if self._observer is not None:
             self._observer(host, status)
+
+
+_DRAIN_MAX_BYTES = 64 * 1024
+
+
+def _release(response: httpx.Response) -> None:
+    """Close a response, reading a small unread body first so the connection is reused.
+
+    httpcore drops a pooled connection whose response was not read to the end;
+    HEAD answers and JSON error bodies are tiny, and a new TLS handshake per
+    image would cost more than reading them.
+    """
+    try:
+        if not response.is_stream_consumed:
+            length = response.headers.get("content-length")
+            if response.request.method == "HEAD" or (
+                length is not None and length.isdigit() and int(length) <= _DRAIN_MAX_BYTES
+            ):
+                response.read()
+    except httpx.HTTPError:
+        pass
+    finally:
+        response.close()
 
 
 def _retry_after_s(value: str | None) -> float | None:
