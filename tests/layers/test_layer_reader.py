@@ -155,7 +155,10 @@ def test_a_package_database_over_the_cap_keeps_its_whole_stanzas() -> None:
 
 
 def test_secret_contents_are_never_kept() -> None:
-    key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    key = (
+        b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+        b"-----END OPENSSH PRIVATE KEY-----\n"
+    )
     facts = read_layer(io.BytesIO(tar_bytes([file("root/.ssh/id_ed25519", key)])))
     assert [(s.path, s.kind, s.size) for s in facts.secrets] == [
         ("root/.ssh/id_ed25519", "private-key", len(key))

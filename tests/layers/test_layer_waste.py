@@ -35,10 +35,14 @@ def facts_of(*layers: list[Spec]) -> list[LayerFacts]:
 
 def test_deleting_a_whole_directory_later_is_hidden_bytes_dive_does_not_count() -> None:
     layers = facts_of(
-        [directory("var/lib/apt/lists"), file("var/lib/apt/lists/a_Packages", 40_000),
-         file("var/lib/apt/lists/b_Packages", 20_000), file("usr/bin/tool", 500)],
+        [
+            directory("var/lib/apt/lists"),
+            file("var/lib/apt/lists/a_Packages", 40_000),
+            file("var/lib/apt/lists/b_Packages", 20_000),
+            file("usr/bin/tool", 500),
+        ],
         [whiteout("var/lib/apt/lists")],
-    )  # fmt: skip
+    )
     report = combine(layers, ["RUN apt-get update && apt-get install tool", "RUN rm -rf lists"])
     assert report.hidden_bytes == 60_000
     (hidden,) = report.hidden
