@@ -475,7 +475,8 @@ def test_uid_problems_say_why_the_uid_matters() -> None:
 
 def test_old_object_of_the_wrong_type_is_ignored_on_create() -> None:
     """connaisseur 04 and 09 send oldObject "None" and "" with CREATE."""
-    for old in ("None", "", 0, []):
+    olds: list[object] = ["None", "", 0, []]
+    for old in olds:
         assert parse(envelope(pod_request(oldObject=old))).old_object is None
 
 

@@ -270,7 +270,9 @@ def test_replicaset_scaled_by_update_judges_nothing() -> None:
     assert not workload.is_skipped
 
 
-def _deployment(containers: list[dict[str, Any]], init: list[dict[str, Any]] | None = None) -> Any:
+def _deployment(
+    containers: list[dict[str, Any]], init: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"containers": containers}
     if init is not None:
         spec["initContainers"] = init
