@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal, NotRequired, TypedDict
 
-from webhook.json_values import MISSING, as_text, describe, shorten
+from webhook.json_values import MISSING, as_text, describe, is_object, shorten
 from webhook.workloads import KubeObject, ObjectKind, Workload, extract_workload
 
 __all__ = [
@@ -338,7 +338,7 @@ def _envelope_request(document: object) -> Mapping[str, object]:
             "body is JSON null: expected an AdmissionReview object "
             '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {...}}'
         )
-    if not isinstance(document, Mapping):
+    if not is_object(document):
         raise ReviewError(
             f"body is {describe(document)}, not a JSON object: expected an AdmissionReview"
         )
@@ -376,7 +376,7 @@ def _envelope_request(document: object) -> Mapping[str, object]:
             f"AdmissionReview has no request (request is {describe(request)}): "
             "the API server always sends one; a response-only review cannot be judged"
         )
-    if not isinstance(request, Mapping):
+    if not is_object(request):
         raise ReviewError(f"AdmissionReview request is {describe(request)}, not an object")
     return request
 
@@ -413,7 +413,7 @@ class _Fields:
         self, source: Mapping[str, object], key: str, *, where: str
     ) -> Mapping[str, object] | None:
         value = source.get(key)
-        if value is None or isinstance(value, Mapping):
+        if value is None or is_object(value):
             return value
         self.problems.append(f"{where} must be an object or null, not {describe(value)}")
         return None
@@ -435,10 +435,11 @@ def _convert_request(request: Mapping[str, object]) -> AdmissionRequest:
     fields = _Fields()
     uid = fields.required_text(request, "uid", where="request.uid")
     kind_payload = request.get("kind", MISSING)
-    if isinstance(kind_payload, Mapping):
+    if is_object(kind_payload):
         kind = fields.required_text(kind_payload, "kind", where="request.kind.kind")
+        # The core group is "", so only group may be empty or absent.
         group = fields.optional_text(kind_payload, "group", where="request.kind.group")
-        version = fields.optional_text(kind_payload, "version", where="request.kind.version")
+        version = fields.required_text(kind_payload, "version", where="request.kind.version")
     else:
         fields.problems.append(
             "request.kind is missing"
@@ -446,7 +447,7 @@ def _convert_request(request: Mapping[str, object]) -> AdmissionRequest:
             else f"request.kind must be an object {{group, version, kind}}, "
             f"not {describe(kind_payload)}"
         )
-        kind, group, version = "", None, None
+        kind, group, version = "", None, ""
     resource_payload = fields.optional_object(request, "resource", where="request.resource")
     resource = fields.optional_text(
         resource_payload or _EMPTY, "resource", where="request.resource.resource"
@@ -464,7 +465,7 @@ def _convert_request(request: Mapping[str, object]) -> AdmissionRequest:
     # oldObject is only read on UPDATE. The API server sends null otherwise;
     # test data in the wild sends {} or even the string "None" on CREATE.
     old_object = request.get("oldObject")
-    if not isinstance(old_object, Mapping):
+    if not is_object(old_object):
         if operation == "UPDATE" and old_object is not None:
             fields.problems.append(
                 f"request.oldObject must be an object or null, not {describe(old_object)}"
@@ -480,7 +481,7 @@ def _convert_request(request: Mapping[str, object]) -> AdmissionRequest:
             "AdmissionReview request is not usable: " + "; ".join(fields.problems) + hint,
             status=422,
         )
-    object_kind = ObjectKind(group=group or "", version=version or "", kind=kind)
+    object_kind = ObjectKind(group=group or "", version=version, kind=kind)
     workload = extract_workload(
         obj,
         object_kind,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Final, TypeGuard
 
-__all__ = ["MISSING", "Missing", "as_text", "describe", "shorten"]
+__all__ = ["MISSING", "Missing", "as_text", "describe", "is_array", "is_object", "shorten"]
 
 
 class Missing(enum.Enum):
@@ -38,6 +39,22 @@ MISSING: Final = Missing.MISSING
 # UnicodeEncodeError far away from here. Go's encoding/json (the API server)
 # replaces lone surrogates with U+FFFD; as_text() does the same.
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
+
+
+def is_object(value: object) -> TypeGuard[Mapping[str, object]]:
+    """True for a decoded JSON object (any Mapping; assumes string keys, as JSON has).
+
+    The exact types json produces are checked first: ``isinstance(x, Mapping)``
+    goes through the ABC machinery, and a review asks this dozens of times.
+    """
+    kind = type(value)
+    return kind is MappingProxyType or kind is dict or isinstance(value, Mapping)
+
+
+def is_array(value: object) -> TypeGuard[Sequence[object]]:
+    """True for a decoded JSON array (a list, or a tuple from a caller)."""
+    kind = type(value)
+    return kind is list or kind is tuple
 
 
 def as_text(value: str) -> str:
@@ -75,8 +92,8 @@ def describe(value: object) -> str:
         return "a number"
     if isinstance(value, str):
         return "an empty string" if value == "" else "a string"
-    if isinstance(value, Mapping):
+    if is_object(value):
         return "an object"
-    if isinstance(value, list | tuple):
+    if is_array(value):
         return "an array"
     return f"a {type(value).__name__}"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-from webhook.json_values import MISSING, as_text, describe, shorten
+from webhook.json_values import MISSING, as_text, describe, is_array, is_object, shorten
 
 __all__ = [
     "EXCEPTION_ANNOTATION",
@@ -336,7 +336,7 @@ def _walk(obj: KubeObject, path: tuple[str, ...]) -> KubeObject | str:
     node = obj
     for depth, key in enumerate(path):
         value = node.get(key, MISSING)
-        if not isinstance(value, Mapping):
+        if not is_object(value):
             where = ".".join(path[: depth + 1])
             return f"{where} is {describe(value)}"
         node = value
@@ -356,12 +356,12 @@ def _scan_spec(
         entries = spec.get(container_type.field, MISSING)
         if entries is MISSING or entries is None:
             continue
-        if not isinstance(entries, list | tuple):
+        if not is_array(entries):
             notes.add(f"{list_path} is {describe(entries)}, not an array; skipped")
             continue
         for index, entry in enumerate(entries):
             entry_path = f"{list_path}[{index}]"
-            if not isinstance(entry, Mapping):
+            if not is_object(entry):
                 notes.add(f"{entry_path} is {describe(entry)}, not a container; skipped")
                 continue
             image = entry.get("image", MISSING)
@@ -388,14 +388,28 @@ _ALL_TYPES: Final = tuple(ContainerType)
 _EPHEMERAL_ONLY: Final = (ContainerType.EPHEMERAL,)
 
 
+def _unknown_kind_reason(object_kind: ObjectKind) -> str:
+    entry = _KINDS.get((object_kind.group, object_kind.kind))
+    if entry is not None:
+        known = ", ".join(
+            ObjectKind(object_kind.group, version, object_kind.kind).api_version
+            for version in sorted(entry[0])
+        )
+        return (
+            f"{object_kind} is not a version ballast reads (it reads {object_kind.kind} "
+            f"as {known}); not judged"
+        )
+    shown = str(object_kind) or "an object without apiVersion and kind"
+    return f"{shown} has no pod template ballast knows how to read"
+
+
 def _scan(
     obj: KubeObject, object_kind: ObjectKind, *, ephemeral_only: bool, notes: _Notes
 ) -> tuple[tuple[ContainerImage, ...], KubeObject | None, str | None]:
     """Images, the pod spec (when found) and the skip reason (when not)."""
     location = locate_pod_spec(object_kind)
     if location is None:
-        shown = str(object_kind) or "an object without apiVersion and kind"
-        return (), None, f"{shown} has no pod template ballast knows how to read"
+        return (), None, _unknown_kind_reason(object_kind)
     spec = _walk(obj, location.spec_path)
     if isinstance(spec, str):
         return (), None, f"{object_kind.kind} has no pod spec: {spec}"
@@ -438,7 +452,7 @@ def dedupe_images(images: Iterable[ContainerImage]) -> tuple[ImageUse, ...]:
 def _string_map(value: object, *, path: str, notes: _Notes) -> dict[str, str]:
     if value is MISSING or value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if not is_object(value):
         notes.add(f"{path} is {describe(value)}, not an object; ignored")
         return {}
     result: dict[str, str] = {}
@@ -460,12 +474,12 @@ def _pull_secrets(spec: KubeObject, *, path: str, notes: _Notes) -> tuple[str, .
     entries = spec.get("imagePullSecrets")
     if entries is None:
         return ()
-    if not isinstance(entries, list | tuple):
+    if not is_array(entries):
         notes.add(f"{path} is {describe(entries)}, not an array; ignored")
         return ()
     names: list[str] = []
     for index, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry, Mapping) else None
+        name = entry.get("name") if is_object(entry) else None
         if isinstance(name, str) and name:
             names.append(as_text(name))
         else:
@@ -475,10 +489,10 @@ def _pull_secrets(spec: KubeObject, *, path: str, notes: _Notes) -> tuple[str, .
 
 def _controller_owner(metadata: KubeObject) -> tuple[str | None, str | None]:
     owners = metadata.get("ownerReferences")
-    if not isinstance(owners, list | tuple):
+    if not is_array(owners):
         return None, None
     for owner in owners:
-        if isinstance(owner, Mapping) and owner.get("controller") is True:
+        if is_object(owner) and owner.get("controller") is True:
             return _optional_text(owner.get("kind")), _optional_text(owner.get("name"))
     return None, None
 

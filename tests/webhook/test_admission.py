@@ -434,6 +434,7 @@ def test_bom_is_refused_as_invalid_json() -> None:
         ({"uid": 7}, "request.uid must be a string, not a number"),
         ({"kind": "Pod"}, "request.kind must be an object {group, version, kind}, not a string"),
         ({"kind": {"group": "", "version": "v1"}}, "request.kind.kind is missing"),
+        ({"kind": {"kind": "Pod"}}, "request.kind.version is missing"),
         (
             {"kind": {"group": 1, "version": "v1", "kind": "Pod"}},
             "request.kind.group must be a string or null, not a number",

@@ -249,6 +249,14 @@ def test_unknown_kinds_and_versions_have_no_pod_spec(api_version: str, kind: str
     assert locate_pod_spec(ObjectKind.of({"apiVersion": api_version, "kind": kind})) is None
 
 
+def test_an_unknown_version_of_a_known_kind_says_which_versions_are_read() -> None:
+    obj = {"apiVersion": "apps/v2", "kind": "Deployment", "spec": {}}
+    assert extract_images(obj).skip_reason == (
+        "apps/v2 Deployment is not a version ballast reads "
+        "(it reads Deployment as apps/v1, apps/v1beta1, apps/v1beta2); not judged"
+    )
+
+
 # --- UPDATE: only new images are judged ---
 
 
