@@ -509,10 +509,13 @@ def _convert_request(request: Mapping[str, object]) -> AdmissionRequest:
     )
 
 
-def parse_review(body: bytes, *, content_type: str | None) -> AdmissionRequest:
+def parse_review(
+    body: bytes, *, content_type: str | None, max_body_bytes: int = MAX_BODY_BYTES
+) -> AdmissionRequest:
     """Check and convert one AdmissionReview request body.
 
-    ``content_type`` is the request's ``Content-Type`` header. The conversion
+    ``content_type`` is the request's ``Content-Type`` header; ``max_body_bytes``
+    should be the limit the HTTP adapter enforces, if it configures one. The conversion
     happens once: the result holds the read-only object and the images to
     judge (``.workload``), so nothing downstream touches raw JSON.
 
@@ -520,7 +523,7 @@ def parse_review(body: bytes, *, content_type: str | None) -> AdmissionRequest:
     docstring) and nothing else, whatever the bytes are.
     """
     check_content_type(content_type)
-    check_body_size(len(body))
+    check_body_size(len(body), limit=max_body_bytes)
     request = _envelope_request(_load_json(body))
     return _convert_request(request)
 

@@ -313,6 +313,11 @@ def test_oversized_body_is_413_before_it_is_decoded() -> None:
     assert error.status == 413
     assert error.message.startswith(f"request body is {MAX_BODY_BYTES + 1} bytes, above the")
     check_body_size(MAX_BODY_BYTES)
+    small = envelope(pod_request())
+    with pytest.raises(ReviewError) as info:
+        parse_review(small, content_type=JSON, max_body_bytes=len(small) - 1)
+    assert info.value.status == 413
+    assert parse_review(small, content_type=JSON, max_body_bytes=len(small)).uid
     check_body_size(None)
     with pytest.raises(ReviewError) as info:
         check_body_size(11, limit=10)
