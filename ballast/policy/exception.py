@@ -209,7 +209,8 @@ def _parse_one(index: int, item: object, *, today: dt.date) -> PolicyException |
             )
         if expires < today:
             return IgnoredException(index, f"{number} expired on {expires.isoformat()}", rules)
-    images = _names(fields.get("images", fields.get("image")) or ())
+    raw_images = fields.get("images", fields.get("image"))
+    images = () if raw_images is None else _names(raw_images)
     if images is None:
         return IgnoredException(index, f"{number} images must be a glob or a list of globs", rules)
     limit: Quantity | None = None

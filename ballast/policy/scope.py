@@ -55,19 +55,17 @@ def glob_matches(pattern: str, text: str) -> bool:
 
 
 def normalize_image_pattern(pattern: str) -> str:
-    """Read an image pattern as Docker reads a reference: ``nginx:*`` → ``docker.io/library/nginx:*``.
+    """Read an image pattern as Docker reads a reference: ``nginx`` → ``docker.io/library/nginx``.
 
     A first component is a registry when it has a ``.`` or ``:``, is
     ``localhost``, or holds a glob character (``*/team/*`` stays as written).
     """
-    if pattern in ("*", "**"):
-        return "**"
+    if pattern in ("*", "**", ""):
+        return "**" if pattern else pattern
     first, slash, _ = pattern.partition("/")
-    if _GLOB_CHARS & set(first):
-        return pattern
     if not slash:
-        return f"docker.io/library/{pattern}"
-    if "." in first or ":" in first or first == "localhost":
+        return pattern if pattern[0] in _GLOB_CHARS else f"docker.io/library/{pattern}"
+    if _GLOB_CHARS & set(first) or "." in first or ":" in first or first == "localhost":
         return pattern
     return f"docker.io/{pattern}"
 

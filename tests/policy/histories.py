@@ -44,7 +44,7 @@ PYTHON_SLIM_RUNTIME_DEPS = (
     "\t\tca-certificates \t\tnetbase \t\ttzdata \t; \trm -rf /var/lib/apt/lists/* # buildkit"
 )
 PYTHON_SLIM_BUILD = (
-    "RUN /bin/sh -c set -eux; \t\tsavedAptMark=\"$(apt-mark showmanual)\"; \tapt-get update; "
+    'RUN /bin/sh -c set -eux; \t\tsavedAptMark="$(apt-mark showmanual)"; \tapt-get update; '
     "\tapt-get install -y --no-install-recommends \t\tdpkg-dev \t\tgcc \t\tgnupg "
     "\t\tlibbluetooth-dev \t\tlibbz2-dev \t\tlibc6-dev \t\tlibdb-dev \t\tlibexpat1-dev "
     "\t\tlibffi-dev \t\tlibgdbm-dev \t\tliblzma-dev \t\tlibncursesw5-dev \t\tlibreadline-dev "
@@ -73,7 +73,7 @@ PYTHON_SLIM_BUILD = (
     "-name '*.pyc' -o -name '*.pyo' -o -name 'libpython*.a' \\) \\) \t\t\\) -exec rm -rf '{}' + "
     "\t; \t\tldconfig; \t\tapt-mark auto '.*' > /dev/null; \tapt-mark manual $savedAptMark; "
     "\tfind /usr/local -type f -executable -not \\( -name '*tkinter*' \\) -exec ldd '{}' ';' "
-    "\t\t| awk '/=>/ { so = $(NF-1); if (index(so, \"/usr/local/\") == 1) { next }; "
+    '\t\t| awk \'/=>/ { so = $(NF-1); if (index(so, "/usr/local/") == 1) { next }; '
     'gsub("^/(usr/)?", "", so); printf "*%s\\n", so }\' \t\t| sort -u '
     "\t\t| xargs -r dpkg-query --search \t\t| cut -d: -f1 \t\t| sort -u "
     "\t\t| xargs -r apt-mark manual \t; "
@@ -81,7 +81,7 @@ PYTHON_SLIM_BUILD = (
     "\trm -rf /var/lib/apt/lists/*; \t\tpython3 --version # buildkit"
 )
 PYTHON_SYMLINKS = (
-    'RUN /bin/sh -c set -eux; \tfor src in idle3 pydoc3 python3 python3-config; do '
+    "RUN /bin/sh -c set -eux; \tfor src in idle3 pydoc3 python3 python3-config; do "
     '\t\tdst="$(echo "$src" | tr -d 3)"; \t\t[ -s "/usr/local/bin/$src" ]; '
     '\t\t[ ! -e "/usr/local/bin/$dst" ]; \t\tln -svT "$src" "/usr/local/bin/$dst"; \tdone # buildkit'
 )
@@ -103,18 +103,18 @@ PYTHON_FULL_BUILD = (
 # node:20-bookworm-slim
 NODE_SLIM_INSTALL = (
     'RUN /bin/sh -c ARCH= && dpkgArch="$(dpkg --print-architecture)"     '
-    '&& case "${dpkgArch##*-}" in       amd64) ARCH=\'x64\';;       arm64) ARCH=\'arm64\';;       '
+    "&& case \"${dpkgArch##*-}\" in       amd64) ARCH='x64';;       arm64) ARCH='arm64';;       "
     '*) echo "unsupported architecture"; exit 1 ;;     esac     && set -ex     '
     '&& savedAptMark="$(apt-mark showmanual)"     && apt-get update && apt-get install -y '
     "ca-certificates curl wget gnupg dirmngr xz-utils libatomic1 --no-install-recommends     "
     "&& rm -rf /var/lib/apt/lists/*     && for key in       "
-    '4ED778F539E3634C779C87C6D7062848A1AB005C     ; do       gpg --batch --keyserver '
+    "4ED778F539E3634C779C87C6D7062848A1AB005C     ; do       gpg --batch --keyserver "
     'hkps://keys.openpgp.org --recv-keys "$key"     ; done     && curl -fsSLO --compressed '
     '"https://nodejs.org/dist/v$NODE_VERSION/node-v$NODE_VERSION-linux-$ARCH.tar.xz"     '
     '&& tar -xJf "node-v$NODE_VERSION-linux-$ARCH.tar.xz" -C /usr/local --strip-components=1 '
     "--no-same-owner     && apt-mark auto '.*' > /dev/null     "
     "&& find /usr/local -type f -executable -exec ldd '{}' ';'       "
-    "| awk '/=>/ { so = $(NF-1); if (index(so, \"/usr/local/\") == 1) { next }; "
+    '| awk \'/=>/ { so = $(NF-1); if (index(so, "/usr/local/") == 1) { next }; '
     'gsub("^/(usr/)?", "", so); printf "*%s\\n", so }\'       | sort -u       '
     "| xargs -r dpkg-query --search       | cut -d: -f1       | sort -u       "
     "| xargs -r apt-mark manual     "
@@ -142,14 +142,14 @@ TEMURIN_DEPS = (
     "locale-gen en_US.UTF-8;     rm -rf /var/lib/apt/lists/* # buildkit"
 )
 TEMURIN_JDK = (
-    "RUN /bin/sh -c set -eux;     ARCH=\"$(dpkg --print-architecture)\";     "
+    'RUN /bin/sh -c set -eux;     ARCH="$(dpkg --print-architecture)";     '
     'case "${ARCH}" in        amd64)          '
     "ESUM='fffa52c22d797b715a962e6c8d11ec7d79b90dd819b5bc51d62137ea4b22a340';          "
     "BINARY_URL='https://github.com/adoptium/temurin21-binaries/releases/download/"
     "jdk-21.0.3%2B9/OpenJDK21U-jdk_x64_linux_hotspot_21.0.3_9.tar.gz';          ;;        "
     '*)          echo "Unsupported arch: ${ARCH}";          exit 1;          ;;     esac;     '
     "wget --progress=dot:giga -O /tmp/openjdk.tar.gz ${BINARY_URL};     "
-    "echo \"${ESUM} */tmp/openjdk.tar.gz\" | sha256sum -c -;     mkdir -p \"$JAVA_HOME\";     "
+    'echo "${ESUM} */tmp/openjdk.tar.gz" | sha256sum -c -;     mkdir -p "$JAVA_HOME";     '
     'tar --extract         --file /tmp/openjdk.tar.gz         --directory "$JAVA_HOME"         '
     "--strip-components 1         --no-same-owner     ;     rm -f /tmp/openjdk.tar.gz "
     "${JAVA_HOME}/lib/src.zip; # buildkit"
@@ -158,7 +158,7 @@ TEMURIN_JRE = TEMURIN_JDK.replace("OpenJDK21U-jdk_", "OpenJDK21U-jre_")
 TEMURIN_VERIFY_JDK = (
     'RUN /bin/sh -c set -eux;     echo "Verifying install ...";     '
     'fileEncoding="$(echo \'System.out.println(System.getProperty("file.encoding"))\' '
-    "| jshell -s -)\"; [ \"$fileEncoding\" = 'UTF-8' ]; rm -rf ~/.java;     "
+    '| jshell -s -)"; [ "$fileEncoding" = \'UTF-8\' ]; rm -rf ~/.java;     '
     'echo "javac --version"; javac --version;     echo "java --version"; java --version;     '
     'echo "Complete." # buildkit'
 )
@@ -207,7 +207,10 @@ def python_slim_steps() -> list[tuple[str, int | None]]:
     return [
         (DEBIAN_SLIM_ROOTFS, 29_150_000),
         (DEBIAN_CMD, None),
-        ("ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", None),
+        (
+            "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            None,
+        ),
         ("ENV LANG=C.UTF-8", None),
         (PYTHON_SLIM_RUNTIME_DEPS, 3_510_000),
         ("ENV GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305", None),
@@ -225,7 +228,10 @@ def python_full_steps() -> list[tuple[str, int | None]]:
         (BUILDPACK_CURL, 24_050_000),
         (BUILDPACK_SCM, 64_140_000),
         (BUILDPACK_DEPS, 211_300_000),
-        ("ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", None),
+        (
+            "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            None,
+        ),
         ("ENV LANG=C.UTF-8", None),
         (PYTHON_FULL_EXTRA_DEPS, 6_160_000),
         ("ENV GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305", None),
@@ -261,7 +267,10 @@ def temurin_steps(*, jdk: bool) -> list[tuple[str, int | None]]:
         (UBUNTU_ROOTFS, 29_540_000),
         (UBUNTU_CMD, None),
         ("ENV JAVA_HOME=/opt/java/openjdk", None),
-        ("ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", None),
+        (
+            "ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            None,
+        ),
         ("ENV LANG=en_US.UTF-8 LANGUAGE=en_US:en LC_ALL=en_US.UTF-8", None),
         (TEMURIN_DEPS, 17_400_000),
         ("ENV JAVA_VERSION=jdk-21.0.3+9", None),
