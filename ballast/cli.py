@@ -29,6 +29,7 @@ from ballast._errors import (
     DigestMismatch,
     InvalidReference,
     NotFound,
+    PolicyError,
     RateLimited,
     RegistryUnavailable,
     TooLarge,
@@ -75,10 +76,15 @@ class Context:
     cache: str | None
     auth_file: str | None = None
     insecure: tuple[str, ...] = ()
+    webhook_overrides: dict[str, Any] | None = None
     _services: Services | None = None
 
     def settings(self, *, platforms: Sequence[str] = ()) -> Settings:
-        overrides: dict[str, dict[str, Any]] = {"registry": {}, "cache": {}}
+        overrides: dict[str, dict[str, Any]] = {
+            "registry": {},
+            "cache": {},
+            "webhook": dict(self.webhook_overrides or {}),
+        }
         if self.cache:
             overrides["cache"]["path"] = self.cache
         if self.auth_file:
@@ -284,6 +290,92 @@ def _progress(total: int) -> Iterator[Any]:
         logging.getLogger(__name__).info(
             "resolved %d image(s) in %.2fs", total, time.monotonic() - started
         )
+
+
+@cli.command(epilog="\b\nExit codes:\n  0  stopped cleanly\n  2  bad flags, policy or TLS files")
+@click.option("--bind", help="HOST:PORT to serve HTTPS on. Default: 127.0.0.1:8443.")
+@click.option(
+    "--cert",
+    type=click.Path(dir_okay=False),
+    help="PEM certificate (chain); reloaded when it changes.",
+)
+@click.option("--key", type=click.Path(dir_okay=False), help="PEM private key of --cert.")
+@click.option(
+    "--self-signed",
+    is_flag=True,
+    help="Make a self-signed certificate for localhost instead of --cert/--key (local use).",
+)
+@click.option(
+    "--tls-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where --self-signed writes tls.crt/tls.key. Default: <cache dir>/tls.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    help="Policy YAML; reloaded when it "
+    "changes. Default: built-in (warn > 400 MB, build tools, caches; deny secrets).",
+)
+@click.option("--workers", type=int, help="gunicorn worker processes. Default: 2.")
+@click.option("--threads", type=int, help="Threads per worker. Default: 8.")
+@pass_context
+def webhook(
+    context: Context,
+    bind: str | None,
+    cert: str | None,
+    key: str | None,
+    self_signed: bool,
+    tls_dir: str | None,
+    policy: str | None,
+    workers: int | None,
+    threads: int | None,
+) -> None:
+    """Serve the validating admission webhook (POST /validate, /healthz, /readyz, /metrics)
+    over TLS under gunicorn."""
+    from pathlib import Path
+
+    given = {
+        "bind": bind,
+        "cert": cert,
+        "key": key,
+        "policy": policy,
+        "workers": workers,
+        "threads": threads,
+    }
+    context.webhook_overrides = {k: v for k, v in given.items() if v is not None}
+    try:
+        settings = context.settings()
+        if not self_signed and not (settings.webhook.cert and settings.webhook.key):
+            raise click.UsageError("give --cert and --key (or --self-signed for local use)")
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # Before prometheus_client is imported: every worker writes its samples
+            # here and /metrics sums them, whichever worker answers the scrape.
+            import tempfile
+
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ballast-metrics-")
+        from webhook.main import certificate_for, serve
+
+        directory = (
+            Path(tls_dir)
+            if tls_dir
+            else Path(settings.cache.resolved_path(os.environ)).parent / "tls"
+        )
+        certificate = certificate_for(settings, self_signed=self_signed, tls_dir=directory)
+        from webhook.tls import load_server_context
+
+        load_server_context(certificate)  # a bad pair fails here, not in every worker
+        click.echo(
+            f"ballast webhook: https://{settings.webhook.bind}/validate "
+            f"(certificate {certificate.cert})",
+            err=True,
+        )
+        serve(settings, os.environ, certificate=certificate)
+    except (ConfigError, PolicyError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        for problem in getattr(exc, "problems", []):
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
 
 
 EXIT_INTERNAL = 70

@@ -36,9 +36,13 @@ DEFAULT_PLATFORMS = ("linux/amd64",)
 DEFAULT_TAG_TTL_S = 300.0
 DEFAULT_NEGATIVE_TTL_S = 30.0
 DEFAULT_LRU_ENTRIES = 8192
+DEFAULT_WEBHOOK_BIND = "127.0.0.1:8443"
+DEFAULT_WEBHOOK_TIMEOUT_S = 10.0
+DEFAULT_WEBHOOK_MARGIN_S = 0.5
 ENV_PREFIX = "BALLAST_"
 
 _T = TypeVar("_T")
+_GROUPS = ("registry", "cache", "webhook")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +116,38 @@ class CacheSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """How the admission webhook serves and how long it may wait."""
+
+    bind: str = DEFAULT_WEBHOOK_BIND
+    """``HOST:PORT`` to listen on (TLS)."""
+    cert: str = ""
+    """PEM certificate chain; reloaded when the file changes (cert-manager rotation)."""
+    key: str = ""
+    """PEM private key of ``cert``."""
+    policy: str = ""
+    """Policy YAML file; empty means the built-in defaults."""
+    default_timeout_s: float = DEFAULT_WEBHOOK_TIMEOUT_S
+    """Deadline when the API server sends no ``?timeout=`` (its default is 10 s)."""
+    margin_s: float = DEFAULT_WEBHOOK_MARGIN_S
+    """Seconds kept back from the deadline for judging and answering."""
+    workers: int = 2
+    """gunicorn worker processes."""
+    threads: int = 8
+    """Threads per worker (concurrent admissions per process)."""
+    fetch_workers: int = 32
+    """Registry lookups in flight per worker process."""
+    max_body_bytes: int = 3 * 1024 * 1024
+    """Largest AdmissionReview accepted; etcd objects are at most about 1.5 MiB."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything configurable, grouped by component."""
+    """Everything configurable, grouped by component (see _GROUPS)."""
 
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
 def load_settings(
@@ -130,7 +161,7 @@ def load_settings(
     Raises ConfigError naming the variable or key that is wrong and what it should be.
     """
     env = dict(os.environ if environ is None else environ)
-    layers: dict[str, dict[str, Any]] = {"registry": {}, "cache": {}}
+    layers: dict[str, dict[str, Any]] = {group: {} for group in _GROUPS}
     file_path = config_file or env.get(ENV_PREFIX + "CONFIG")
     if file_path:
         _merge(layers, _read_config_file(file_path))
@@ -140,6 +171,7 @@ def load_settings(
     return Settings(
         registry=_build(RegistrySettings, layers["registry"], "registry"),
         cache=_build(CacheSettings, layers["cache"], "cache"),
+        webhook=_build(WebhookSettings, layers["webhook"], "webhook"),
     )
 
 
@@ -153,16 +185,17 @@ def _read_config_file(path: str) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must be a mapping with 'registry' and 'cache' keys")
-    unknown = set(data) - {"registry", "cache"}
+    unknown = set(data) - set(_GROUPS)
     if unknown:
         raise ConfigError(
-            f"config file {path}: unknown section(s) {sorted(unknown)}; expected registry, cache"
+            f"config file {path}: unknown section(s) {sorted(unknown)}; "
+            f"expected {', '.join(_GROUPS)}"
         )
     return {k: dict(v or {}) for k, v in data.items()}
 
 
 def _from_environ(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {"registry": {}, "cache": {}}
+    result: dict[str, dict[str, Any]] = {group: {} for group in _GROUPS}
     if ENV_PREFIX + "INSECURE_REGISTRIES" in env:
         hosts = env[ENV_PREFIX + "INSECURE_REGISTRIES"]
         result["registry"]["insecure_registries"] = [h.strip() for h in hosts.split(",") if h]
@@ -177,7 +210,10 @@ def _from_environ(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             continue
         group, _, name = key[len(ENV_PREFIX) :].lower().partition("__")
         if group not in result:
-            raise ConfigError(f"{key}: unknown settings group {group!r}; use REGISTRY or CACHE")
+            raise ConfigError(
+                f"{key}: unknown settings group {group!r}; use "
+                + " or ".join(g.upper() for g in _GROUPS)
+            )
         try:
             result[group][name] = json.loads(raw)
         except ValueError:

@@ -1,0 +1,268 @@
+"""From an admission request to an AdmissionReview answer, within the deadline.
+
+A plain function of its inputs (facts come through the fetcher, the policy
+from the policy source), so it is tested without HTTP. The image verdicts
+come from the core policy engine; this module only decides which images to
+judge, how long to wait for their facts, and how to say the result to the
+API server (status message, warnings, audit annotations, metrics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ballast._errors import BallastError, PolicyError
+from ballast.facts import ImageFacts, ResolvedImage
+from ballast.policy import (
+    Context,
+    Decision,
+    ImageVerdict,
+    LayerReportView,
+    Policy,
+    Verdict,
+    decide,
+    default_policy,
+    deny_message,
+    evaluate,
+    load_policy_file,
+    warnings_for,
+)
+from webhook.admission import AdmissionRequest, AdmissionReviewPayload, build_response
+from webhook.fetcher import DeadlineFetcher, Pending, budget_from_timeout
+from webhook.metrics import WebhookMetrics
+
+logger = logging.getLogger(__name__)
+
+LayerReports = Callable[[ImageFacts], LayerReportView | None]
+_POLICY_CHECK_INTERVAL_S = 2.0
+
+
+class PolicySource:
+    """The current policy: the built-in defaults, or a file reloaded when it changes.
+
+    A ConfigMap update rewrites the mounted file (through a symlink swap);
+    the new policy is validated before it replaces the old one, and a broken
+    one is logged and ignored so a typo never takes admission down.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = Path(path) if path else None
+        self._lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        self.last_error: str | None = None
+        if self._path is None:
+            self._policy = default_policy()
+            self._stamp: tuple[float, int] | None = None
+        else:
+            self._stamp = self._file_stamp()
+            self._policy = load_policy_file(self._path)  # PolicyError stops start-up
+
+    def _file_stamp(self) -> tuple[float, int] | None:
+        if self._path is None:
+            return None
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            return None
+        return (stat.st_mtime, stat.st_size)
+
+    def current(self) -> Policy:
+        now = time.monotonic()
+        if self._path is None or now - self._checked_at < _POLICY_CHECK_INTERVAL_S:
+            return self._policy
+        with self._lock:
+            self._checked_at = now
+            stamp = self._file_stamp()
+            if stamp is not None and stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._policy = load_policy_file(self._path)
+                except PolicyError as exc:
+                    self.last_error = str(exc)
+                    logger.error("policy reload failed, keeping the previous policy: %s", exc)
+                else:
+                    self.last_error = None
+                    logger.info("policy reloaded from %s", self._path)
+        return self._policy
+
+
+class AdmissionReviewer:
+    """Judges admission requests: images in, a verdict out, before the deadline."""
+
+    def __init__(
+        self,
+        *,
+        fetcher: DeadlineFetcher,
+        policy: PolicySource,
+        metrics: WebhookMetrics,
+        layer_reports: LayerReports,
+        default_timeout_s: float,
+        margin_s: float,
+        cache_ready: Callable[[], str | None] = lambda: None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._fetcher = fetcher
+        self._policy = policy
+        self._metrics = metrics
+        self._layer_reports = layer_reports
+        self._default_timeout_s = default_timeout_s
+        self._margin_s = margin_s
+        self._cache_ready = cache_ready
+        self._today = today
+
+    def readiness(self) -> str | None:
+        return self._cache_ready()
+
+    def review(
+        self, admission: AdmissionRequest, *, timeout_param: str | None, started: float
+    ) -> AdmissionReviewPayload:
+        workload = admission.workload
+        kind = admission.kind
+        if workload.is_skipped or not workload.unique_changed_images:
+            reason = workload.skip_reason or "no new images"
+            self._record(admission, "allow", started)
+            return build_response(
+                admission.uid, allowed=True, audit_annotations={"decision": f"skip: {reason}"}
+            )
+        policy = self._policy.current()
+        context = self._context(admission)
+        images = [use.image for use in workload.unique_changed_images]
+        budget_s = budget_from_timeout(
+            timeout_param,
+            default_s=self._default_timeout_s,
+            margin_s=self._margin_s,
+            started=started,
+        )
+        outcomes = self._fetcher.fetch(images, budget_s=budget_s)
+        verdicts = [self._judge(image, outcomes[image], context, policy) for image in images]
+        decision = decide(verdicts, workload=context.workload)
+        self._record(admission, decision.verdict.value, started, decision=decision)
+        annotations = _audit_annotations(decision)
+        warnings = warnings_for(decision)
+        if decision.verdict is Verdict.DENY:
+            return build_response(
+                admission.uid,
+                allowed=False,
+                message=deny_message(decision),
+                code=403,
+                warnings=warnings,
+                audit_annotations=annotations,
+            )
+        logger.info(
+            "uid=%s %s %s/%s decision=%s images=%d",
+            admission.uid,
+            kind,
+            admission.namespace,
+            context.name,
+            decision.verdict.value,
+            len(images),
+        )
+        return build_response(
+            admission.uid, allowed=True, warnings=warnings, audit_annotations=annotations
+        )
+
+    def _context(self, admission: AdmissionRequest) -> Context:
+        ctx = admission.workload.context
+        namespace = ctx.namespace or ""
+        return Context(
+            today=self._today(),
+            namespace=namespace,
+            # The request carries no namespace labels; the API server's own label is
+            # known. Label-based namespace scoping belongs in the webhook
+            # configuration's namespaceSelector, which the API server applies.
+            namespace_labels={"kubernetes.io/metadata.name": namespace} if namespace else {},
+            pod_labels=dict(ctx.labels),
+            annotations=dict(ctx.annotations),
+            kind=admission.kind,
+            name=ctx.display_name,
+            operation=admission.operation,
+        )
+
+    def _judge(
+        self,
+        image: str,
+        outcome: ResolvedImage | BallastError | Pending,
+        context: Context,
+        policy: Policy,
+    ) -> ImageVerdict:
+        if isinstance(outcome, Pending):
+            self._metrics.cache_lookups.labels(result="miss").inc()
+            self._metrics.failure_mode.labels(
+                mode=policy.failure_mode.value, reason="timeout"
+            ).inc()
+            return evaluate(
+                None,
+                image=image,
+                context=context,
+                policy=policy,
+                unavailable_reason="facts not fetched before the deadline (still fetching)",
+            )
+        if isinstance(outcome, BallastError):
+            self._metrics.failure_mode.labels(
+                mode=policy.failure_mode.value, reason=type(outcome).__name__
+            ).inc()
+            return evaluate(
+                None,
+                image=image,
+                context=context,
+                policy=policy,
+                unavailable_reason=_short_reason(outcome),
+            )
+        self._metrics.cache_lookups.labels(result="hit").inc()
+        verdicts = [
+            evaluate(facts, self._layer_reports(facts), image=image, context=context, policy=policy)
+            for facts in outcome.platforms
+        ]
+        # Several platforms (registry.platforms): the worst of them decides.
+        return max(verdicts, key=lambda v: v.verdict.rank)
+
+    def _record(
+        self,
+        admission: AdmissionRequest,
+        decision_label: str,
+        started: float,
+        *,
+        decision: Decision | None = None,
+    ) -> None:
+        self._metrics.admissions.labels(
+            kind=admission.kind, operation=admission.operation, decision=decision_label
+        ).inc()
+        self._metrics.latency.labels(kind=admission.kind).observe(time.monotonic() - started)
+        if decision is None or admission.dry_run:
+            return
+        for verdict in decision.images:
+            for honoured in verdict.exceptions:
+                for rule in honoured.applied_to or honoured.rules:
+                    self._metrics.exceptions_honoured.labels(
+                        rule=rule, namespace=admission.namespace or ""
+                    ).inc()
+
+
+def _short_reason(error: BallastError) -> str:
+    text = str(error)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _audit_annotations(decision: Decision) -> dict[str, str]:
+    """What the API server's audit log keeps: the decision, digests and exceptions."""
+    annotations = {"decision": decision.verdict.value}
+    digests = [f"{v.image}@{v.digest}" for v in decision.images if v.digest]
+    if digests:
+        annotations["images"] = ",".join(digests)[:4000]
+    honoured = [
+        f"{v.image}:{'+'.join(e.applied_to or e.rules)}:{e.justification}"
+        for v in decision.images
+        for e in v.exceptions
+    ]
+    if honoured:
+        annotations["exceptions"] = "; ".join(honoured)[:4000]
+    failures = [f"{v.image}: {v.failure}" for v in decision.images if v.failure]
+    if failures:
+        annotations["failure-mode"] = "; ".join(failures)[:4000]
+    return annotations
