@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -292,6 +293,134 @@ def _progress(total: int) -> Iterator[Any]:
         )
 
 
+_CHECK_EXIT_HELP = (
+    "\b\nExit codes:\n  0  every image passes\n  1  policy failure (an image is denied, or "
+    "warned with --fail-on warn)\n  2  error: bad flags or policy, invalid reference, registry "
+    "failure"
+)
+
+
+@cli.command(epilog=_CHECK_EXIT_HELP)
+@click.argument("images", nargs=-1, required=True)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    help="Policy YAML (the webhook's). Default: built-in defaults.",
+)
+@click.option(
+    "--dive-ci",
+    "dive_ci",
+    type=click.Path(dir_okay=False),
+    help="Use dive's .dive-ci rule file instead of a policy (same thresholds).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    help="Output: for people, one JSON document, or a PR comment.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["deny", "warn"]),
+    default="deny",
+    help="Lowest verdict that fails the check.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Platform(s) of multi-arch images to judge; 'all' for every one.",
+)
+@click.option("--verbose-findings", is_flag=True, help="Also list passing and skipped rules.")
+@pass_context
+def check(
+    context: Context,
+    images: tuple[str, ...],
+    policy: str | None,
+    dive_ci: str | None,
+    output_format: str,
+    as_json: bool,
+    fail_on: str,
+    platforms: tuple[str, ...],
+    verbose_findings: bool,
+) -> None:
+    """Judge IMAGES against a policy, as the webhook would: a CI gate (like dive --ci)."""
+    import datetime as dt
+
+    from ballast.policy import (
+        Context as PolicyContext,
+    )
+    from ballast.policy import (
+        Verdict,
+        decide,
+        decision_to_json,
+        default_policy,
+        evaluate,
+        format_markdown,
+        format_text,
+        load_dive_ci,
+        load_policy_file,
+    )
+
+    if as_json:
+        output_format = "json"
+    try:
+        if policy and dive_ci:
+            raise click.UsageError("give --policy or --dive-ci, not both")
+        if dive_ci:
+            try:
+                text = Path(dive_ci).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise PolicyError(f"cannot read {dive_ci}: {exc.strerror}") from exc
+            chosen = load_dive_ci(text, source=dive_ci)
+        elif policy:
+            chosen = load_policy_file(policy)
+        else:
+            chosen = default_policy()
+        for text in images:
+            parse_reference(text)
+        settings = context.settings(platforms=platforms)
+        services = context.services(settings)
+    except click.UsageError:
+        raise
+    except BallastError as exc:
+        click.echo(f"error: {exc}", err=True)
+        for problem in getattr(exc, "problems", []):
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    with _progress(len(images)):
+        results = services.lookup.resolve_many(list(images))
+    policy_context = PolicyContext(today=dt.date.today())
+    verdicts = []
+    errors = 0
+    for text, result in zip(images, results, strict=True):
+        if isinstance(result, BallastError):
+            click.echo(f"error: {result}", err=True)
+            errors += 1
+            continue
+        if isinstance(result, Exception):
+            raise result
+        per_platform = [
+            evaluate(facts, None, image=text, context=policy_context, policy=chosen)
+            for facts in result.platforms
+        ]
+        verdicts.append(max(per_platform, key=lambda v: v.verdict.rank))
+    decision = decide(verdicts)
+    if output_format == "json":
+        click.echo(json.dumps(decision_to_json(decision), indent=2))
+    elif output_format == "markdown":
+        click.echo(format_markdown(decision, verbose=verbose_findings))
+    else:
+        click.echo(format_text(decision, verbose=verbose_findings))
+    if errors:
+        sys.exit(2)
+    threshold = Verdict.WARN if fail_on == "warn" else Verdict.DENY
+    if decision.verdict.rank >= threshold.rank:
+        sys.exit(1)
+
+
 @cli.command(epilog="\b\nExit codes:\n  0  stopped cleanly\n  2  bad flags, policy or TLS files")
 @click.option("--bind", help="HOST:PORT to serve HTTPS on. Default: 127.0.0.1:8443.")
 @click.option(
@@ -333,8 +462,6 @@ def webhook(
 ) -> None:
     """Serve the validating admission webhook (POST /validate, /healthz, /readyz, /metrics)
     over TLS under gunicorn."""
-    from pathlib import Path
-
     given = {
         "bind": bind,
         "cert": cert,
