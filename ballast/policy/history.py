@@ -567,8 +567,8 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                     "dev-leftovers",
                     "copy-context",
                     "low",
-                    "whole build context copied before installing dependencies",
-                    "copy dependency manifests first, the rest after; add a .dockerignore",
+                    "whole build context copied before the dependencies",
+                    "copy lockfiles first, the rest last; add a .dockerignore",
                     step=copy,
                     layer_bytes=copied.compressed_bytes,
                     digest=copied.digest,
@@ -579,8 +579,8 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "package-cache",
                 "apt-lists",
                 "medium",
-                "apt-get install without removing /var/lib/apt/lists in the same RUN",
-                "end the RUN with `&& rm -rf /var/lib/apt/lists/*`",
+                "apt-get install without rm -rf /var/lib/apt/lists/*",
+                "clean apt lists in the same RUN",
             )
         if any(not no_cache for _, no_cache, _ in run.apk_adds) and not run.apk_cache_removed:
             add(
@@ -595,8 +595,8 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "package-cache",
                 "yum-cache",
                 "medium",
-                "yum/dnf install without clean all in the same RUN",
-                "end the RUN with `&& yum clean all` (or `dnf clean all`)",
+                "yum/dnf install without clean all",
+                "run yum/dnf clean all in the same RUN",
             )
         if run.pip_without_cache_flag and not run.pip_cache_removed:
             add(
@@ -604,7 +604,7 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "pip-cache",
                 "medium",
                 "pip install without --no-cache-dir",
-                "use `pip install --no-cache-dir` or set ENV PIP_NO_CACHE_DIR=1",
+                "add --no-cache-dir (or ENV PIP_NO_CACHE_DIR=1)",
             )
         if run.uv_without_cache_flag and not run.pip_cache_removed:
             add(
@@ -612,7 +612,7 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "uv-cache",
                 "medium",
                 "uv pip install without --no-cache",
-                "use `uv pip install --no-cache` or set ENV UV_NO_CACHE=1",
+                "add --no-cache (or ENV UV_NO_CACHE=1)",
             )
         if run.node_dev_installs and not run.node_pruned:
             add(
@@ -620,7 +620,7 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "node-dev-dependencies",
                 "medium",
                 f"`{run.node_dev_installs[0]}` installs devDependencies",
-                "use `npm ci --omit=dev` (or NODE_ENV=production) in the runtime stage",
+                "use npm ci --omit=dev (or NODE_ENV=production)",
             )
         kept = _kept_build_packages(run)
         if kept:
@@ -629,8 +629,8 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
                 "build-tools",
                 "compiler" if toolchain else "headers",
                 "medium" if toolchain else "low",
-                f"build tools installed and kept: {_show_packages(kept)}",
-                "use a multi-stage build, or purge them in the same RUN",
+                f"{_show_packages(kept)} installed and kept",
+                "use a multi-stage build (or purge them in the same RUN)",
                 tuple(dict.fromkeys(kept)),
             )
     return tuple(found)

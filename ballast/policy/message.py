@@ -12,6 +12,7 @@ formatters reports share (:func:`short_instruction`, :func:`short_image`,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -60,18 +61,21 @@ def short_image(image: str) -> str:
     return text
 
 
-def _where(location: Location | None, *, limit: int = 80) -> str:
-    """``layer 3 (301.7 MB): RUN apt-get install ...`` or ``/app/.env``."""
+def _where(location: Location | None, *, limit: int = 80, said: str = "") -> str:
+    """``layer 3 (301.7 MB): RUN apt-get install ...; /app/.env`` (paths in ``said`` omitted)."""
     if location is None or location.is_empty:
         return ""
     parts: list[str] = []
     if location.layer_index is not None:
         layer = f"layer {location.layer_index}"
+        if location.layer_bytes is not None:
+            layer += f" ({format_bytes(location.layer_bytes)})"
         if location.created_by:
             layer += f": {short_instruction(location.created_by, limit)}"
         parts.append(layer)
-    if location.paths:
-        parts.append(", ".join(location.paths[:3]))
+    paths = [p for p in location.paths[:3] if p not in said]
+    if paths:
+        parts.append(", ".join(paths))
     return "; ".join(parts)
 
 
@@ -90,12 +94,13 @@ def _fit(prefix: str, summary: str, advice: str, limit: int) -> str:
     """``prefix: summary: advice`` within ``limit``, cutting the advice first, then the summary."""
     head = f"{prefix}: {summary}" if prefix else summary
     if advice:
-        whole = f"{head}; {advice}"
-        if len(whole) <= limit:
-            return whole
+        for fix in (advice, re.sub(r"\s*\([^)]*\)", "", advice)):
+            whole = f"{head}; {fix}"
+            if len(whole) <= limit:
+                return whole
         room = limit - len(head) - 2
         if room >= 24:
-            return f"{head}; {_cut(advice, room)}"
+            return f"{head}; {_cut(fix, room)}"
     return _cut(head, limit)
 
 
@@ -189,7 +194,8 @@ def deny_message(
     who = decision.workload or "the workload"
     total = len({v.image for v in decision.images})
     noun = "image" if len(denied) == 1 else "images"
-    lines = [f"ballast denied {who}: {len(denied)} of {total} {noun} break the image policy"]
+    verb = "breaks" if len(denied) == 1 else "break"
+    lines = [f"ballast denied {who}: {len(denied)} of {total} {noun} {verb} the image policy"]
     rules: list[str] = []
     for verdict in denied[:max_images]:
         digest = f" ({verdict.digest[:19]})" if verdict.digest else ""
@@ -231,7 +237,7 @@ def _deny_line(finding: Finding) -> str:
         and finding.measured.unit.size_kind
     ):
         text += f" ({finding.measured.unit.size_kind})"
-    where = _where(finding.where)
+    where = _where(finding.where, said=text)
     if where:
         text += f"; {where}"
     if finding.savings_bytes:
