@@ -40,6 +40,9 @@ def combine(
     missing entries are ``None``.
     """
     created_by = [*history[: len(layers)], *([None] * (len(layers) - len(history)))]
+    # dive's numbers first: its stacked tree is gone before the overlay is built,
+    # so the two never hold every path at the same time.
+    dive = dive_waste(layers)
     overlay = Overlay()
     hidden_groups: dict[tuple[str, int, int, str], list[int]] = {}
     hidden_files: list[Hidden] = []
@@ -69,7 +72,6 @@ def combine(
                 sized.append((size, path, layer))
     biggest = heapq.nsmallest(largest_files, sized, key=lambda item: (-item[0], item[1]))
 
-    dive = dive_waste(layers)
     packages = _installed_packages(layers, overlay)
     findings = find_dead_weight(
         visible=overlay.files(),

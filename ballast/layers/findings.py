@@ -97,12 +97,14 @@ def find_dead_weight(
             for name in project.dev_only:
                 node_deps[(prefix, name)] = f"{prefix}/{name}"
     node_groups: dict[int, _Group] = {}
-    visible_index: dict[str, int] = {}
+    secret_paths = {hit.path for facts in layers for hit in facts.secrets}
+    visible_secrets: dict[str, int] = {}
 
     for path, size, layer, code in visible:
         if code in (K_DIR, K_IMPLIED):
             continue
-        visible_index[path] = layer
+        if path in secret_paths:
+            visible_secrets[path] = layer
         found = classify(path)
         if found is not None:
             rule, root = found
@@ -203,7 +205,7 @@ def find_dead_weight(
         )
     hidden_list = list(hidden)
     findings.extend(_hidden_cache_findings(hidden_list, layer_facts))
-    findings.extend(_secret_findings(layers, visible_index, hidden_list, layer_facts))
+    findings.extend(_secret_findings(layers, visible_secrets, hidden_list, layer_facts))
     findings.sort(
         key=lambda f: (SEVERITY_ORDER[f.severity], -f.bytes, f.category, f.rule, f.layer, f.paths)
     )

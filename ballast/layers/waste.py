@@ -218,7 +218,8 @@ def _visit_order(
 
 def dive_waste(layers: Sequence[LayerFacts]) -> DiveWaste:
     """Compute dive's efficiency, wastedBytes, userWastedPercent and inefficient files."""
-    records: dict[str, list[int]] = {}
+    # path → size for a path scored once (most paths), or [count, Σ, minimum] after that.
+    records: dict[str, int | list[int]] = {}
     last_whiteout_layer = max(
         (index for index, facts in enumerate(layers) if _WHITEOUT in facts.kinds), default=-1
     )
@@ -227,7 +228,9 @@ def dive_waste(layers: Sequence[LayerFacts]) -> DiveWaste:
     def record(path: str, size: int) -> None:
         entry = records.get(path)
         if entry is None:
-            records[path] = [1, size, size]
+            records[path] = size
+        elif isinstance(entry, int):
+            records[path] = [2, entry + size, min(entry, size)]
         else:
             entry[0] += 1
             entry[1] += size
@@ -276,7 +279,12 @@ def dive_waste(layers: Sequence[LayerFacts]) -> DiveWaste:
     cumulative = 0
     wasted = 0
     inefficient: list[tuple[str, int, int]] = []
-    for path, (count, total, smallest) in records.items():
+    for path, entry in records.items():
+        if isinstance(entry, int):
+            minimum += entry
+            cumulative += entry
+            continue
+        count, total, smallest = entry
         minimum += smallest
         cumulative += total
         if count >= 2:

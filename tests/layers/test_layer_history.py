@@ -27,8 +27,8 @@ CASES = [
     ("/bin/sh -c npm install -g npm@10", set()),
     ("/bin/sh -c apk add build-base python3-dev", {"history-apk-cache", "history-build-tools"}),
     (
-        "/bin/sh -c apk add --no-cache --virtual .build-deps gcc musl-dev && pip install --no-cache-dir"
-        " x && apk del .build-deps",
+        "/bin/sh -c apk add --no-cache --virtual .build-deps gcc musl-dev"
+        " && pip install --no-cache-dir x && apk del .build-deps",
         set(),
     ),
     (
