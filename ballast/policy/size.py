@@ -9,8 +9,8 @@ Imports nothing from ballast. Pure.
 
 from __future__ import annotations
 
-import math
 import re
+from fractions import Fraction
 from typing import Final
 
 SIZE_HINT: Final = "use 400MB, 1.5GiB or bytes"
@@ -52,9 +52,8 @@ def parse_size(value: object) -> int:
     unit = match["unit"].lower().removesuffix("b")
     binary = unit.endswith("i")
     power = _POWERS[unit.removesuffix("i")]
-    number = float(match["number"])
     base = 1024 if binary else 1000
-    result = number * base**power
-    if not math.isfinite(result) or result > MAX_SIZE_BYTES:
+    result = Fraction(match["number"]) * base**power  # exact: 576460752305MB stays whole
+    if result > MAX_SIZE_BYTES:
         raise ValueError(f"{value!r} is larger than any image can be")
     return int(result)

@@ -12,7 +12,10 @@ from __future__ import annotations
 from ballast.facts import HistoryEntry, ImageFacts, LayerInfo, Platform
 
 DEBIAN_ROOTFS = "# debian.sh --arch 'amd64' out/ 'bookworm' '@1719792000'"
-DEBIAN_SLIM_ROOTFS = "/bin/sh -c #(nop) ADD file:6ce1d8c5e6e2bbb9c6c1d8ee0d63a8ac9e9bbd2f60bb1bc5a4ac0d1bdbcc32ff in / "
+DEBIAN_SLIM_ROOTFS = (
+    "/bin/sh -c #(nop) ADD file:"
+    "6ce1d8c5e6e2bbb9c6c1d8ee0d63a8ac9e9bbd2f60bb1bc5a4ac0d1bdbcc32ff in / "
+)
 DEBIAN_CMD = '/bin/sh -c #(nop)  CMD ["bash"]'
 
 # buildpack-deps:bookworm (the base of the full python, node, ruby images)
@@ -66,7 +69,8 @@ PYTHON_SLIM_BUILD = (
     '\tLDFLAGS="$(dpkg-buildflags --get LDFLAGS)"; \tLDFLAGS="${LDFLAGS:--Wl},--strip-all"; '
     '\tmake -j "$nproc" \t\t"EXTRA_CFLAGS=${EXTRA_CFLAGS:-}" \t\t"LDFLAGS=${LDFLAGS:-}" '
     '\t\t"PROFILE_TASK=${PROFILE_TASK:-}" \t; \trm python; \tmake -j "$nproc" '
-    '\t\t"EXTRA_CFLAGS=${EXTRA_CFLAGS:-}" \t\t"LDFLAGS=${LDFLAGS:--Wl},-rpath=\'\\$$ORIGIN/../lib\'" '
+    '\t\t"EXTRA_CFLAGS=${EXTRA_CFLAGS:-}" '
+    "\t\t\"LDFLAGS=${LDFLAGS:--Wl},-rpath='\\$$ORIGIN/../lib'\" "
     '\t\t"PROFILE_TASK=${PROFILE_TASK:-}" \t\tpython \t; \tmake install; \t\tcd /; '
     "\trm -rf /usr/src/python; \t\tfind /usr/local -depth \t\t\\( \t\t\t\\( -type d -a \\( "
     "-name test -o -name tests -o -name idle_test \\) \\) \t\t\t-o \\( -type f -a \\( "
@@ -83,7 +87,8 @@ PYTHON_SLIM_BUILD = (
 PYTHON_SYMLINKS = (
     "RUN /bin/sh -c set -eux; \tfor src in idle3 pydoc3 python3 python3-config; do "
     '\t\tdst="$(echo "$src" | tr -d 3)"; \t\t[ -s "/usr/local/bin/$src" ]; '
-    '\t\t[ ! -e "/usr/local/bin/$dst" ]; \t\tln -svT "$src" "/usr/local/bin/$dst"; \tdone # buildkit'
+    '\t\t[ ! -e "/usr/local/bin/$dst" ]; '
+    '\t\tln -svT "$src" "/usr/local/bin/$dst"; \tdone # buildkit'
 )
 # python:3.12-bookworm (full) builds on buildpack-deps and keeps the toolchain
 PYTHON_FULL_EXTRA_DEPS = (
@@ -268,7 +273,8 @@ def temurin_steps(*, jdk: bool) -> list[tuple[str, int | None]]:
         (UBUNTU_CMD, None),
         ("ENV JAVA_HOME=/opt/java/openjdk", None),
         (
-            "ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:"
+            "/usr/sbin:/usr/bin:/sbin:/bin",
             None,
         ),
         ("ENV LANG=en_US.UTF-8 LANGUAGE=en_US:en LC_ALL=en_US.UTF-8", None),

@@ -138,7 +138,8 @@ def test_malformed_exceptions_are_ignored_with_a_reason_never_a_crash(
 
 def test_one_bad_exception_does_not_spoil_the_others() -> None:
     verdict = judged(
-        "- {rule: maxCompressedSize}\n- {rule: maxCompressedSize, justification: 'ML team, PLAT-9'}\n"
+        "- {rule: maxCompressedSize}\n"
+        "- {rule: maxCompressedSize, justification: 'ML team, PLAT-9'}\n"
     )
     assert verdict.verdict is Verdict.ALLOW
     assert [i.index for i in verdict.ignored_exceptions] == [0]
@@ -209,7 +210,9 @@ def test_parse_exceptions_is_pure_and_ignores_absent_annotations() -> None:
     assert parse_exceptions({}, today=TODAY) == ((), ())
     valid, ignored = parse_exceptions(
         {
-            EXCEPTION_ANNOTATION: "rule: maxCompressedSize\njustification: x\nexpires: 2026-06-01T00:00:00Z\n"
+            EXCEPTION_ANNOTATION: (
+                "rule: maxCompressedSize\njustification: x\nexpires: 2026-06-01T00:00:00Z\n"
+            )
         },
         today=dt.date(2026, 5, 1),
     )

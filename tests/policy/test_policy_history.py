@@ -184,11 +184,13 @@ def test_the_finding_carries_that_layers_compressed_size_and_instruction() -> No
             [],
         ),
         (
-            "RUN /bin/sh -c apt-get install -y openjdk-17-jre-headless && rm -rf /var/lib/apt/lists/*",
+            "RUN /bin/sh -c apt-get install -y openjdk-17-jre-headless "
+            "&& rm -rf /var/lib/apt/lists/*",
             [],
         ),
         (
-            "RUN /bin/sh -c apt-get install -y openjdk-17-jdk-headless && rm -rf /var/lib/apt/lists/*",
+            "RUN /bin/sh -c apt-get install -y openjdk-17-jdk-headless "
+            "&& rm -rf /var/lib/apt/lists/*",
             ["compiler"],
         ),
     ],

@@ -60,7 +60,11 @@ def bloated_verdict(report=REPORT, **context_kwargs: object):  # type: ignore[no
           rules:
             maxCompressedSize: {limit: 400MB, action: enforce}
             maxLayerCount: {limit: 2}
-            findings: {build-tools: warn, package-cache: warn, dev-leftovers: warn, secrets: enforce}
+            findings:
+              build-tools: warn
+              package-cache: warn
+              dev-leftovers: warn
+              secrets: enforce
         """
     )
     return evaluate(BLOATED, report, image=IMAGE, context=cluster(**context_kwargs), policy=policy)  # type: ignore[arg-type]
@@ -174,7 +178,8 @@ def test_ignored_and_expiring_exceptions_are_warned_once() -> None:
     warnings = warnings_for(decide([verdict, verdict]), max_items=50)
     assert (
         warnings.count(
-            f"{EXCEPTION_ANNOTATION} ignored: exception #2 has no justification; say why it is needed"
+            f"{EXCEPTION_ANNOTATION} ignored: "
+            "exception #2 has no justification; say why it is needed"
         )
         == 1
     )
