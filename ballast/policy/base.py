@@ -13,13 +13,21 @@ buildpack-deps toolchain layer under ``ENV PYTHON_VERSION``/``NODE_VERSION``,
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from ballast._errors import InvalidReference
-from ballast.facts import ImageFacts
-from ballast.policy.history import Instruction, env_values, instructions, kept_build_packages
+from ballast.facts import HistoryEntry, ImageFacts, LayerInfo
+from ballast.policy.history import (
+    MEMO_IMAGES,
+    Instruction,
+    env_values,
+    instructions_of,
+    kept_build_packages,
+)
 from ballast.reference import Reference, parse_reference
 
 _DISTROS: Final = ("trixie", "bookworm", "bullseye", "buster", "stretch", "noble", "jammy", "focal")
@@ -201,7 +209,27 @@ def _official(
 
 
 def _from_history(facts: ImageFacts) -> HeavyBase | None:
-    steps = instructions(facts)
+    """Recognise the base from history fingerprints (remembered, as history findings are)."""
+    try:
+        labels = tuple(sorted(facts.labels.items()))
+        return _remembered_base(facts.history, facts.layers, labels)
+    except TypeError:  # unhashable parts: just compute
+        return _base_from_history(facts.history, facts.layers, dict(facts.labels))
+
+
+@functools.lru_cache(maxsize=MEMO_IMAGES)
+def _remembered_base(
+    history: tuple[HistoryEntry, ...],
+    layers: tuple[LayerInfo, ...],
+    labels: tuple[tuple[str, str], ...],
+) -> HeavyBase | None:
+    return _base_from_history(history, layers, dict(labels))
+
+
+def _base_from_history(
+    history: Sequence[HistoryEntry], layers: Sequence[LayerInfo], labels: Mapping[str, str]
+) -> HeavyBase | None:
+    steps = instructions_of(history, layers)
     env: dict[str, str] = {}
     env_step: dict[str, Instruction] = {}
     toolchain: Instruction | None = None
@@ -291,10 +319,10 @@ def _from_history(facts: ImageFacts) -> HeavyBase | None:
             "Debian with compilers and -dev headers",
             toolchain,
         )
-    if facts.labels.get("org.opencontainers.image.ref.name") == "ubuntu" and not (
+    if labels.get("org.opencontainers.image.ref.name") == "ubuntu" and not (
         java or any(v in env for v in ("PYTHON_VERSION", "NODE_VERSION", "RUBY_VERSION"))
     ):
-        version = facts.labels.get("org.opencontainers.image.version", "latest")
+        version = labels.get("org.opencontainers.image.version", "latest")
         found = _heavy_reference(f"ubuntu:{version}", "history")
         if found is not None:
             return found

@@ -24,6 +24,8 @@ wrote it. Imports the rule catalogue and the size parser. Pure.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -99,15 +101,9 @@ def parse_exceptions(
         )
     if not raw.strip():
         return (), (IgnoredException(None, "the annotation is empty"),)
-    try:
-        document = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        return (), (IgnoredException(None, f"not valid YAML or JSON{where}: {problem}"),)
-    except (ValueError, RecursionError) as exc:  # e.g. a date that does not exist
-        return (), (IgnoredException(None, f"not valid YAML or JSON: {exc}"),)
+    document, problem = _read_document(raw)
+    if problem:
+        return (), (IgnoredException(None, problem),)
     items: Sequence[object]
     if isinstance(document, Mapping):
         items = [document]
@@ -133,6 +129,25 @@ def parse_exceptions(
         else:
             ignored.append(result)
     return tuple(valid), tuple(ignored)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_document(raw: str) -> tuple[Any, str]:
+    """(parsed value, "") or (None, why it does not parse). Remembered: the same annotation
+    comes with every pod of a Deployment, and YAML parsing is slow. Callers must not mutate."""
+    try:
+        return json.loads(raw), ""  # most annotations are JSON; json is 50× faster than YAML
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return yaml.safe_load(raw), ""
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        return None, f"not valid YAML or JSON{where}: {problem}"
+    except (ValueError, RecursionError) as exc:  # e.g. a date that does not exist
+        return None, f"not valid YAML or JSON: {exc}"
 
 
 def _names(value: object) -> tuple[str, ...] | None:

@@ -27,15 +27,21 @@ commands and flags in the commands package managers are run with. Imports
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from ballast.facts import ImageFacts
+from ballast.facts import HistoryEntry, ImageFacts, LayerInfo
 
 MAX_INSTRUCTION_CHARS: Final = 64 * 1024
 """Longer history entries are read up to this many characters (they are config strings)."""
+MEMO_IMAGES: Final = 4096
+"""Images whose history analysis is remembered. Facts never change for a digest and the
+webhook judges the same images again and again: reading a history takes about a millisecond,
+a remembered one a few microseconds. Keyed by the history and layers themselves, not the
+digest, so equal inputs always give equal outputs."""
 
 _BUILDKIT_SUFFIX: Final = re.compile(r"\s*#\s*buildkit\s*$")
 _NOP: Final = re.compile(r"^/bin/(?:ba)?sh -c #\(nop\)\s*")
@@ -110,18 +116,25 @@ def instructions(facts: ImageFacts) -> tuple[Instruction, ...]:
 
     Without a history, the layers' own ``created_by`` are used.
     """
+    return instructions_of(facts.history, facts.layers)
+
+
+def instructions_of(
+    history: Sequence[HistoryEntry], layers: Sequence[LayerInfo]
+) -> tuple[Instruction, ...]:
+    """:func:`instructions` for a history and layers given apart."""
     result: list[Instruction] = []
-    if facts.history:
+    if history:
         layer = 0
-        for position, entry in enumerate(facts.history):
+        for position, entry in enumerate(history):
             index: int | None = None
             if not entry.empty_layer:
-                index = layer if layer < len(facts.layers) else None
+                index = layer if layer < len(layers) else None
                 layer += 1
             keyword, body = parse_created_by(entry.created_by)
             result.append(Instruction(position, index, keyword, body, entry.created_by))
         return tuple(result)
-    for index, info in enumerate(facts.layers):
+    for index, info in enumerate(layers):
         if info.created_by:
             keyword, body = parse_created_by(info.created_by)
             result.append(Instruction(index, index, keyword, body, info.created_by))
@@ -511,10 +524,29 @@ def kept_build_packages(script: str) -> tuple[str, ...]:
 
 
 def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
-    """Every history finding of an image, in layer order. Never raises on odd history text."""
+    """Every history finding of an image, in layer order. Never raises on odd history text.
+
+    Remembered for the last :data:`MEMO_IMAGES` histories (see there).
+    """
+    try:
+        return _remembered_findings(facts.history, facts.layers)
+    except TypeError:  # lists instead of tuples: not hashable, just compute
+        return _history_findings(facts.history, facts.layers)
+
+
+@functools.lru_cache(maxsize=MEMO_IMAGES)
+def _remembered_findings(
+    history: tuple[HistoryEntry, ...], layers: tuple[LayerInfo, ...]
+) -> tuple[HistoryFinding, ...]:
+    return _history_findings(history, layers)
+
+
+def _history_findings(
+    history: Sequence[HistoryEntry], layers: Sequence[LayerInfo]
+) -> tuple[HistoryFinding, ...]:
     found: list[HistoryFinding] = []
     env: dict[str, str] = {}
-    steps = instructions(facts)
+    steps = instructions_of(history, layers)
     pending_copies: list[Instruction] = []
     for step in steps:
         if step.keyword == "ENV":
@@ -522,7 +554,7 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
             continue
         if step.layer_index is None:
             continue
-        layer = facts.layers[step.layer_index]
+        layer = layers[step.layer_index]
 
         def add(
             category: str,
@@ -562,7 +594,7 @@ def history_findings(facts: ImageFacts) -> tuple[HistoryFinding, ...]:
             for copy in pending_copies:
                 if copy.layer_index is None:
                     continue
-                copied = facts.layers[copy.layer_index]
+                copied = layers[copy.layer_index]
                 add(
                     "dev-leftovers",
                     "copy-context",
