@@ -92,7 +92,8 @@ def finding_summary(finding: Finding) -> str:
 
 def _fit(prefix: str, summary: str, advice: str, limit: int) -> str:
     """``prefix: summary: advice`` within ``limit``, cutting the advice first, then the summary."""
-    head = f"{prefix}: {summary}" if prefix else summary
+    head = " ".join((f"{prefix}: {summary}" if prefix else summary).split())
+    advice = " ".join(advice.split())
     if advice:
         for fix in (advice, re.sub(r"\s*\([^)]*\)", "", advice)):
             whole = f"{head}; {fix}"
@@ -116,7 +117,8 @@ def warnings_for(
 ) -> list[str]:
     """The AdmissionReview warnings for a verdict or a decision.
 
-    In order: failure-mode admissions, failures whose action is ``warn``,
+    In order: images admitted by ``failureMode: warn`` without facts, failures whose
+    action is ``warn``,
     rules that could not be evaluated, ignored exceptions (with the reason),
     and honoured exceptions about to expire. Each is one line of at most
     ``max_chars`` characters; at most ``max_items`` are returned, the last
@@ -130,7 +132,8 @@ def warnings_for(
     items: list[str] = []
     for verdict in verdicts:
         prefix = short_image(verdict.image) if several or verdict.failure else ""
-        if verdict.failure is not None:
+        if verdict.failure is not None and verdict.verdict is Verdict.WARN:
+            # failureMode allow admits silently; deny is said in the deny message
             mode = verdict.verdict.value
             items.append(
                 _fit(

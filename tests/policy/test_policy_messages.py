@@ -193,6 +193,11 @@ def test_failure_mode_warn_says_the_image_was_not_checked() -> None:
     assert warnings_for(verdict) == [
         "registry.example.com/team/api:1.4: not checked (registry timed out); failureMode warn"
     ]
+    quiet = load_policy("apiVersion: ballast.dev/v1\nkind: Policy\nspec: {failureMode: allow}\n")
+    allowed = unavailable(IMAGE, context=cluster(), policy=quiet, reason="registry timed out")
+    assert allowed.verdict is Verdict.ALLOW
+    assert allowed.failure == "registry timed out"  # recorded for metrics and reports
+    assert warnings_for(allowed) == []
 
 
 def test_a_very_long_everything_is_cut_at_120() -> None:
