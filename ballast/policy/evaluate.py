@@ -182,23 +182,22 @@ class _Judge:
 
 def _effective_limit(
     rule: Rule, spec: RuleSpec, exceptions: Sequence[PolicyException]
-) -> tuple[float, int | None, bool]:
-    """(limit to use, exception that set it, waived?) for a limit rule."""
+) -> tuple[float, int | None, int | None]:
+    """(limit to use, exception that raised it, exception that waives the rule) for a rule."""
     limit = float(rule.limit if rule.limit is not None else 0)
-    source: int | None = None
-    waived = False
+    raised_by: int | None = None
+    waived_by: int | None = None
     for exception in exceptions:
         if rule.id not in exception.rules:
             continue
         if exception.limit is None:
-            waived = True
-            source = exception.index if source is None else source
+            waived_by = exception.index if waived_by is None else waived_by
             continue
         raised = exception.limit.value
         relaxes = raised > limit if spec.bound is Bound.MAX else raised < limit
         if relaxes:
-            limit, source = raised, exception.index
-    return limit, source, waived
+            limit, raised_by = raised, exception.index
+    return limit, raised_by, waived_by
 
 
 def _evaluate_rule(
@@ -234,14 +233,14 @@ def _evaluate_rule(
         if spec.category is not None:
             findings = _category(judge, rule, spec, action)
             return _waive(findings, rule.id, exceptions)
-        limit, source, waived = _effective_limit(rule, spec, exceptions)
+        limit, raised_by, waived_by = _effective_limit(rule, spec, exceptions)
         finding = _LIMIT_CHECKS[rule.id](judge, spec, action, limit)
-        if finding.status is Status.FAIL and waived:
-            return [replace(finding, status=Status.WARN, exception=source)]
-        if source is not None and finding.status is Status.PASS and rule.limit is not None:
+        if finding.status is Status.FAIL and waived_by is not None:
+            return [replace(finding, status=Status.WARN, exception=waived_by)]
+        if raised_by is not None and finding.status is Status.PASS and rule.limit is not None:
             strict = _LIMIT_CHECKS[rule.id](judge, spec, action, float(rule.limit))
             if strict.status is Status.FAIL:
-                return [replace(finding, exception=source)]
+                return [replace(finding, exception=raised_by)]
         return [finding]
     except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
         logger.debug("rule %s could not be evaluated for %s", rule.id, judge.image, exc_info=True)
