@@ -47,6 +47,9 @@ _BUILDKIT_SUFFIX: Final = re.compile(r"\s*#\s*buildkit\s*$")
 _NOP: Final = re.compile(r"^/bin/(?:ba)?sh -c #\(nop\)\s*")
 _SHELL_C: Final = re.compile(r"^(?:/bin/|/usr/bin/)?(?:ba|da)?sh\s+-c\s+")
 _BUILD_ARGS: Final = re.compile(r"^\|\d+\s+(?:\S+=(?:\"[^\"]*\"|'[^']*'|\S*)\s+)*")
+_RUN_FLAGS: Final = re.compile(r"^(?:--(?:mount|network|security)=\S+\s+)+")
+_CACHE_MOUNT: Final = re.compile(r"--mount=(\S*type=cache\S*)")
+_CACHE_TARGET: Final = re.compile(r"(?:^|,)(?:target|dst|destination)=([^,\s]+)")
 _KEYWORDS: Final = frozenset(
     {
         "ADD",
@@ -102,6 +105,9 @@ def parse_created_by(created_by: str) -> tuple[str, str]:
         keyword, _, body = text.partition(" ")
         if keyword in _KEYWORDS:
             return keyword, body.strip()
+    flags = _RUN_FLAGS.match(text)  # BuildKit keeps RUN --mount=... in the history
+    if flags is not None:
+        text = text[flags.end() :]
     args = _BUILD_ARGS.match(text)
     if args is not None:
         text = text[args.end() :]
@@ -109,6 +115,47 @@ def parse_created_by(created_by: str) -> tuple[str, str]:
     if shell is not None:
         text = text[shell.end() :]
     return "RUN", text.strip()
+
+
+def cache_mounts(created_by: str) -> tuple[str, ...]:
+    """Targets of BuildKit cache mounts (``RUN --mount=type=cache,target=/root/.cache/pip``).
+
+    What goes to a cache mount is not in the layer, so the cache checks for
+    those paths stay silent.
+    """
+    targets: list[str] = []
+    for mount in _CACHE_MOUNT.finditer(created_by[:MAX_INSTRUCTION_CHARS]):
+        target = _CACHE_TARGET.search(mount[1])
+        if target is not None:
+            targets.append(target[1].rstrip("/") or "/")
+    return tuple(targets)
+
+
+def _mounted(targets: Sequence[str], *paths: str) -> bool:
+    """True when a cache mount covers one of ``paths`` (a mount *inside* one does not).
+
+    A path starting with ``~`` matches any home directory (``/root/.cache/pip``,
+    ``/home/app/.cache/pip``).
+    """
+    for target in targets:
+        for path in paths:
+            if path.startswith("~"):
+                suffix = path[1:]
+                if any(target.endswith(suffix[: i or None]) for i in _suffix_cuts(suffix)):
+                    return True
+            elif target == "/" or path == target or path.startswith(target + "/"):
+                return True
+    return False
+
+
+def _suffix_cuts(suffix: str) -> list[int]:
+    """Cut points of ``/.cache/pip``: the whole, then ``/.cache`` (a mount of the parent)."""
+    cuts = [0]
+    position = suffix.rfind("/")
+    while position > 0:
+        cuts.append(position)
+        position = suffix.rfind("/", 0, position)
+    return cuts
 
 
 def instructions(facts: ImageFacts) -> tuple[Instruction, ...]:
@@ -590,6 +637,7 @@ def _history_findings(
         if step.keyword != "RUN":
             continue
         run = _read_run(step.body, env)
+        mounts = cache_mounts(step.created_by)
         if run.dependency_install and pending_copies:
             for copy in pending_copies:
                 if copy.layer_index is None:
@@ -606,7 +654,11 @@ def _history_findings(
                     digest=copied.digest,
                 )
             pending_copies.clear()
-        if (run.apt_installed or run.apt_updates) and not run.apt_lists_removed:
+        if (
+            (run.apt_installed or run.apt_updates)
+            and not run.apt_lists_removed
+            and not _mounted(mounts, "/var/lib/apt/lists")
+        ):
             add(
                 "package-cache",
                 "apt-lists",
@@ -614,7 +666,11 @@ def _history_findings(
                 "apt-get install without rm -rf /var/lib/apt/lists/*",
                 "clean apt lists in the same RUN",
             )
-        if any(not no_cache for _, no_cache, _ in run.apk_adds) and not run.apk_cache_removed:
+        if (
+            any(not no_cache for _, no_cache, _ in run.apk_adds)
+            and not run.apk_cache_removed
+            and not _mounted(mounts, "/var/cache/apk", "/etc/apk/cache")
+        ):
             add(
                 "package-cache",
                 "apk-cache",
@@ -622,7 +678,11 @@ def _history_findings(
                 "apk add without --no-cache",
                 "use `apk add --no-cache`",
             )
-        if run.yum_installed and not run.yum_cleaned:
+        if (
+            run.yum_installed
+            and not run.yum_cleaned
+            and not _mounted(mounts, "/var/cache/yum", "/var/cache/dnf")
+        ):
             add(
                 "package-cache",
                 "yum-cache",
@@ -630,7 +690,11 @@ def _history_findings(
                 "yum/dnf install without clean all",
                 "run yum/dnf clean all in the same RUN",
             )
-        if run.pip_without_cache_flag and not run.pip_cache_removed:
+        if (
+            run.pip_without_cache_flag
+            and not run.pip_cache_removed
+            and not _mounted(mounts, "~/.cache/pip")
+        ):
             add(
                 "package-cache",
                 "pip-cache",
@@ -638,7 +702,11 @@ def _history_findings(
                 "pip install without --no-cache-dir",
                 "add --no-cache-dir (or ENV PIP_NO_CACHE_DIR=1)",
             )
-        if run.uv_without_cache_flag and not run.pip_cache_removed:
+        if (
+            run.uv_without_cache_flag
+            and not run.pip_cache_removed
+            and not _mounted(mounts, "~/.cache/uv")
+        ):
             add(
                 "package-cache",
                 "uv-cache",

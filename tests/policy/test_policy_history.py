@@ -38,6 +38,11 @@ def checks(*runs: str, env: tuple[str, ...] = ()) -> list[str]:
         ("/bin/sh -c #(nop) ADD file:abc in / ", "ADD", "file:abc in /"),
         ("|2 PY=3.12 DEBUG=0 /bin/sh -c pip install -r req.txt", "RUN", "pip install -r req.txt"),
         ("RUN |1 A=b /bin/sh -c make # buildkit", "RUN", "make"),
+        (
+            "RUN --mount=type=cache,target=/root/.cache/pip /bin/sh -c pip install x # buildkit",
+            "RUN",
+            "pip install x",
+        ),
         ("COPY . . # buildkit", "COPY", ". ."),
         ("ENV PYTHON_VERSION=3.12.4", "ENV", "PYTHON_VERSION=3.12.4"),
         (h.DEBIAN_ROOTFS, "", h.DEBIAN_ROOTFS),
@@ -132,6 +137,31 @@ def test_python_full_keeps_the_buildpack_deps_toolchain() -> None:
     ],
 )
 def test_package_caches_left_in_the_layer(run: str, found: list[str]) -> None:
+    assert checks(run) == found
+
+
+@pytest.mark.parametrize(
+    ("run", "found"),
+    [
+        ("RUN --mount=type=cache,target=/root/.cache/pip /bin/sh -c pip install -r r.txt", []),
+        ("RUN --mount=type=cache,target=/home/app/.cache /bin/sh -c pip install -r r.txt", []),
+        ("RUN --mount=type=cache,target=/root/.npm /bin/sh -c pip install -r r.txt", ["pip-cache"]),
+        (
+            "RUN --mount=type=cache,target=/var/cache/apt,sharing=locked "
+            "--mount=type=cache,target=/var/lib/apt,sharing=locked "
+            "/bin/sh -c apt-get update && apt-get install -y curl # buildkit",
+            [],
+        ),
+        (
+            "RUN --mount=type=cache,target=/var/lib/apt/lists/partial "
+            "/bin/sh -c apt-get update && apt-get install -y curl # buildkit",
+            ["apt-lists"],
+        ),
+        ("RUN --mount=type=cache,target=/var/cache/apk /bin/sh -c apk add curl", []),
+        ("RUN --mount=type=bind,target=/var/lib/apt /bin/sh -c apt-get update", ["apt-lists"]),
+    ],
+)
+def test_buildkit_cache_mounts_keep_caches_out_of_the_layer(run: str, found: list[str]) -> None:
     assert checks(run) == found
 
 
@@ -313,6 +343,17 @@ def test_layer_facts_replace_history_guesses_but_keep_copy_context() -> None:
         ("package-cache", "", Status.PASS),
         ("dev-leftovers", "history:copy-context", Status.FAIL),
     ]
+
+
+def test_history_rules_of_the_layer_report_are_not_counted_twice() -> None:
+    facts = make_facts(h.python_slim_steps())
+    report = FakeReport(
+        findings=(
+            FakeLayerFinding("build-tools", "history-build-tools", "medium", 12_900_000, (), 2),
+        )
+    )
+    verdict = evaluate(facts, report, image="x", context=CI, policy=only(Rule("build-tools")))
+    assert [f.status for f in verdict.findings] == [Status.PASS]
 
 
 def test_odd_history_text_never_raises() -> None:
