@@ -124,6 +124,8 @@ def load_dive_ci(text: str, *, source: str = ".dive-ci") -> Policy:
             problems.append(f"rules.{key}: {raw!r} is not {kind}, nor disabled")
             continue
         rules.append(Rule(_RULE_IDS[name], action=Action.ENFORCE, limit=limit))
+    if rules:
+        notes.append("dive's rules need layer facts: they are skipped unless the layers are read")
     if problems:
         count = len(problems)
         raise PolicyError(

@@ -147,6 +147,13 @@ def _where_lines(location: Location | None) -> list[str]:
     return lines
 
 
+def _skipped(verdict: ImageVerdict) -> list[str]:
+    """Rules not evaluated because layer facts were not read: a pass must not hide them."""
+    return [
+        f.rule for f in verdict.findings if f.status is Status.SKIP and "layer facts" in f.message
+    ]
+
+
 def _shown(finding: Finding, verbose: bool) -> bool:
     return verbose or finding.status in (Status.FAIL, Status.WARN, Status.ERROR)
 
@@ -179,6 +186,9 @@ def format_text(decision: Decision, *, verbose: bool = False) -> str:
                         else ""
                     )
                     lines.append(f"{'':17}fix: {finding.advice}{saving}")
+        skipped = _skipped(verdict)
+        if skipped and not verbose:
+            lines.append(f"  skip   {len(skipped)} rule(s) need layer facts: {', '.join(skipped)}")
         for honoured in verdict.exceptions:
             expiry = f", expires {honoured.expires.isoformat()}" if honoured.expires else ""
             applied = ", ".join(honoured.applied_to) or "nothing to waive"
@@ -219,8 +229,13 @@ def format_markdown(decision: Decision, *, verbose: bool = False) -> str:
     lines += ["| image | verdict | failing rules |", "|---|---|---|"]
     for verdict in decision.images:
         failing = sorted({f.rule for f in verdict.failures})
+        skipped = _skipped(verdict)
         note = verdict.exempt or verdict.failure or ""
+        if skipped and not note:
+            note = f"not evaluated (need layer facts): {', '.join(skipped)}"
         rules = ", ".join(failing) if failing else (_cell(note) or "–")
+        if failing and skipped:
+            rules += f"; not evaluated: {', '.join(skipped)}"
         lines.append(
             f"| {_code(short_image(verdict.image))} | {_BADGES[verdict.verdict]} | {rules} |"
         )

@@ -68,7 +68,21 @@ def test_dives_own_dive_ci_file() -> None:
     assert policy.notes == (
         "dive plugins are not supported; their rules are ignored",
         "ignored unknown rule 'plugin1/rule1'",
+        "dive's rules need layer facts: they are skipped unless the layers are read",
     )
+
+
+def test_without_layer_facts_a_check_says_the_rules_were_not_evaluated() -> None:
+    from ballast.policy import decide, format_markdown, format_text
+
+    policy = load_dive_ci("rules: {lowestEfficiency: 0.95}")
+    verdict = evaluate(sized_image(1), None, image="a/b:1", context=CI, policy=policy)
+    assert verdict.verdict is Verdict.ALLOW
+    assert {f.status for f in verdict.findings} == {Status.SKIP}
+    text = format_text(decide([verdict]))
+    assert "skip   2 rule(s) need layer facts: minEfficiency, maxUserWastedPercent" in text
+    markdown = format_markdown(decide([verdict]))
+    assert "not evaluated (need layer facts): minEfficiency, maxUserWastedPercent" in markdown
 
 
 def test_missing_rules_get_dives_defaults() -> None:
