@@ -392,7 +392,7 @@ def check(
         sys.exit(2)
     with _progress(len(images)):
         results = services.lookup.resolve_many(list(images))
-    policy_context = PolicyContext(today=dt.date.today())
+    policy_context = PolicyContext(today=dt.datetime.now(dt.UTC).date())
     verdicts = []
     errors = 0
     for text, result in zip(images, results, strict=True):

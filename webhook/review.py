@@ -105,7 +105,7 @@ class AdmissionReviewer:
         default_timeout_s: float,
         margin_s: float,
         cache_ready: Callable[[], str | None] = lambda: None,
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
     ) -> None:
         self._fetcher = fetcher
         self._policy = policy
