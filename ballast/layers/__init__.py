@@ -16,7 +16,7 @@ from __future__ import annotations
 from ballast.layers.analyze import analyze_archive, read_archive_layers
 from ballast.layers.archive import ArchiveImage, LayerDescriptor, open_archive
 from ballast.layers.combine import combine
-from ballast.layers.compression import Compression
+from ballast.layers.compression import ByteSource, ChunkSource, Compression
 from ballast.layers.entry import Entry, Kind
 from ballast.layers.facts import (
     LayerFacts,
@@ -45,7 +45,9 @@ from ballast.layers.secret import SecretHit
 __all__ = [
     "DEFAULT_LIMITS",
     "ArchiveImage",
+    "ByteSource",
     "Category",
+    "ChunkSource",
     "Compression",
     "Entry",
     "Finding",

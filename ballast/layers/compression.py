@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Protocol, cast
 
@@ -42,6 +42,25 @@ class ByteSource(Protocol):
     """Anything with ``read(n)`` that returns at most n bytes and ``b""`` at the end."""
 
     def read(self, size: int, /) -> bytes: ...
+
+
+class ChunkSource:
+    """Adapts an iterator of byte chunks (``httpx.Response.iter_raw()``) to ``read(n)``."""
+
+    __slots__ = ("_chunks", "_pending")
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = b""
+
+    def read(self, size: int = READ_BYTES, /) -> bytes:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._pending = bytes(chunk)
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
 
 
 class Compression(StrEnum):

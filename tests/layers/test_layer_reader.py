@@ -166,3 +166,12 @@ def test_secret_contents_are_never_kept() -> None:
     from ballast.layers import facts_to_json
 
     assert b"b3BlbnNzaC1rZXkt" not in repr(facts_to_json(facts)).encode()
+
+
+def test_a_chunk_iterator_reads_like_a_file() -> None:
+    from ballast.layers import ChunkSource
+
+    blob = compress(LAYER, "zstd")
+    chunks = [blob[i : i + 7] for i in range(0, len(blob), 7)]
+    facts = read_layer(ChunkSource(chunks), digest=sha256(blob))
+    assert facts.size_bytes == 5004
