@@ -23,8 +23,17 @@ DEFAULT_MAX_RATIO = 1000
 DEFAULT_RATIO_GRACE_BYTES = 128 * 1024**2
 """The ratio cap applies only past this many uncompressed bytes (small layers of zeros are fine)."""
 
-DEFAULT_MAX_NAME_BYTES = 64 * 1024
-"""Longest entry name or link target (GNU long names and PAX paths included)."""
+DEFAULT_MAX_NAME_BYTES = 4096
+"""Longest entry name or link target (Linux PATH_MAX; GNU long names and PAX paths included)."""
+
+DEFAULT_MAX_PATH_DEPTH = 256
+"""Most path components in one name (deep node_modules trees stay far below)."""
+
+DEFAULT_MAX_PATH_BYTES = 256 * 1024**2
+"""All entry names of one layer together: bounds the entry table's memory."""
+
+DEFAULT_MAX_IMPLIED_DIR_BYTES = 64 * 1024**2
+"""Names of parent directories a layer implies without listing them (real tars list them)."""
 
 DEFAULT_MAX_PAX_BYTES = 1024 * 1024
 """Largest PAX extended header record block."""
@@ -62,6 +71,12 @@ class LayerLimits:
     """Uncompressed bytes before the ratio cap applies."""
     max_name_bytes: int = DEFAULT_MAX_NAME_BYTES
     """Longest entry name or link target, in bytes."""
+    max_path_depth: int = DEFAULT_MAX_PATH_DEPTH
+    """Most ``/``-separated components in one entry name."""
+    max_path_bytes: int = DEFAULT_MAX_PATH_BYTES
+    """All entry names of a layer together, in bytes."""
+    max_implied_dir_bytes: int = DEFAULT_MAX_IMPLIED_DIR_BYTES
+    """Names of implied (unlisted) parent directories of a layer together, in bytes."""
     max_pax_bytes: int = DEFAULT_MAX_PAX_BYTES
     """Largest PAX extended header, in bytes."""
     max_capture_bytes: int = DEFAULT_MAX_CAPTURE_BYTES

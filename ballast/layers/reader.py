@@ -37,7 +37,7 @@ from ballast.layers.secret import (
     needs_content,
     secret_candidate,
 )
-from ballast.layers.tarscan import TYPE_FILE, TYPE_HARDLINK, TarScanner
+from ballast.layers.tarscan import TYPE_DIR, TYPE_FILE, TYPE_HARDLINK, TarScanner
 from ballast.layers.whiteout import classify_whiteout
 
 _CAPTURE_NAMES: Final = frozenset(
@@ -118,6 +118,11 @@ def read_layer(
     add_kind = kinds.append
     next_header = scanner.next
     size_bytes = 0
+    # Directories listed or implied so far. Real tars list every parent; a layer
+    # that implies deep unlisted parents costs memory later, so that is capped.
+    directories: set[str] = {""}
+    path_bytes = implied_bytes = 0
+    max_depth = limits.max_path_depth
 
     while True:
         header = next_header()
@@ -128,6 +133,31 @@ def read_layer(
         if not path:
             continue  # the root itself ("./"), which dive skips too
         size_bytes += size
+        path_bytes += len(path)
+        parent = path.rpartition("/")[0]
+        if parent not in directories:
+            if path.count("/") >= max_depth:
+                raise LayerError(
+                    f"{subject}: entry {path[:80]!r}… is more than {max_depth} directories "
+                    "deep; refusing a hostile layer (raise max_path_depth if it is genuine)",
+                    layer_digest=digest,
+                )
+            while parent not in directories:
+                directories.add(parent)
+                implied_bytes += len(parent)
+                parent = parent.rpartition("/")[0]
+            if implied_bytes > limits.max_implied_dir_bytes:
+                raise LayerError(
+                    f"{subject} implies more than {limits.max_implied_dir_bytes} bytes of "
+                    "unlisted parent directories; refusing a hostile layer",
+                    layer_digest=digest,
+                )
+        if path_bytes > limits.max_path_bytes:
+            raise LayerError(
+                f"{subject} has more than {limits.max_path_bytes} bytes of entry names; "
+                "refusing an absurd layer (raise max_path_bytes if it is genuine)",
+                layer_digest=digest,
+            )
         if ".wh." in path:
             marker = classify_whiteout(path)
             if marker is not None:
@@ -140,6 +170,9 @@ def read_layer(
         add_path(path)
         add_size(size)
         add_kind(kind)
+        if kind == TYPE_DIR:
+            directories.add(path)
+            continue
         if kind == TYPE_HARDLINK:
             target = clean_path(link, layer_digest=digest)
             if not target:

@@ -133,3 +133,21 @@ def test_a_raw_deflate_stream_is_not_mistaken_for_gzip() -> None:
 def test_hardlink_inside_is_kept() -> None:
     facts = read_layer(io.BytesIO(tar_bytes([file("a", 1), hardlink("b", "a")])))
     assert facts.hardlinks == (("b", "a"),)
+
+
+def test_absurdly_deep_names_are_refused() -> None:
+    deep = "/".join(["d"] * 300) + "/f"
+    with pytest.raises(LayerError, match="directories deep"):
+        read_layer(io.BytesIO(tar_bytes([file(deep, 1)])))
+
+
+def test_many_unlisted_parent_directories_are_capped() -> None:
+    entries = [file("/".join(f"n{i}x{j}" for j in range(20)) + "/f", 0) for i in range(200)]
+    with pytest.raises(LayerError, match="unlisted parent directories"):
+        read_layer(io.BytesIO(tar_bytes(entries)), limits=LayerLimits(max_implied_dir_bytes=50_000))
+
+
+def test_the_total_size_of_names_is_capped() -> None:
+    entries = [file(f"{'n' * 200}{i}", 0) for i in range(100)]
+    with pytest.raises(LayerError, match="bytes of entry names"):
+        read_layer(io.BytesIO(tar_bytes(entries)), limits=LayerLimits(max_path_bytes=10_000))
