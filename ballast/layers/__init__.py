@@ -27,7 +27,6 @@ from ballast.layers.facts import (
     load_facts,
 )
 from ballast.layers.finding import Category, Finding, Severity
-from ballast.layers.history import HistoryItem, history_findings
 from ballast.layers.image_config import ImageConfig, layer_history, parse_config
 from ballast.layers.limits import DEFAULT_LIMITS, LayerLimits
 from ballast.layers.package import PackageDb, PackageInfo
@@ -53,7 +52,6 @@ __all__ = [
     "Entry",
     "Finding",
     "HiddenPath",
-    "HistoryItem",
     "ImageConfig",
     "ImageLayerReport",
     "Kind",
@@ -74,7 +72,6 @@ __all__ = [
     "facts_from_json",
     "facts_to_json",
     "finding_to_json",
-    "history_findings",
     "layer_history",
     "load_facts",
     "open_archive",

@@ -484,9 +484,7 @@ def _category(judge: _Judge, rule: Rule, spec: RuleSpec, action: Action) -> list
     layer_keys: set[tuple[str, int]] = set()
     if report is not None and not heavy_found:
         for item in report.findings:
-            # ballast.layers' own history rules (``history-*``) repeat what the policy reads
-            # from the history itself (see _from_history_finding), so only deep ones count.
-            if item.category != category.value or item.rule.startswith("history-"):
+            if item.category != category.value:
                 continue
             found.append(_from_layer_finding(judge, rule.id, action, category, item))
             layer_keys.add((item.category, item.layer))

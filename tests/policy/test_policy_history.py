@@ -345,17 +345,6 @@ def test_layer_facts_replace_history_guesses_but_keep_copy_context() -> None:
     ]
 
 
-def test_history_rules_of_the_layer_report_are_not_counted_twice() -> None:
-    facts = make_facts(h.python_slim_steps())
-    report = FakeReport(
-        findings=(
-            FakeLayerFinding("build-tools", "history-build-tools", "medium", 12_900_000, (), 2),
-        )
-    )
-    verdict = evaluate(facts, report, image="x", context=CI, policy=only(Rule("build-tools")))
-    assert [f.status for f in verdict.findings] == [Status.PASS]
-
-
 def test_odd_history_text_never_raises() -> None:
     odd = [
         "RUN",
