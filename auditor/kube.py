@@ -365,13 +365,21 @@ def connect(
             client_configuration=configuration,
             persist_config=False,
         )
+    except KubeConfigError:
+        raise
     except config.ConfigException as exc:
         raise KubeConfigError(
             f"kubeconfig {config_file} cannot be used: {_cap(str(exc))}; "
             "check it with 'kubectl config view'"
         ) from exc
-    except (OSError, ValueError) as exc:  # unreadable file, bad YAML, bad base64 data
-        raise KubeConfigError(f"kubeconfig {config_file} cannot be read: {_cap(str(exc))}") from exc
+    except Exception as exc:
+        # The loader reads untrusted YAML without checking shapes: OSError, YAMLError,
+        # TypeError ('int' object is not iterable), KeyError, binascii.Error ... all mean
+        # the same to the user.
+        raise KubeConfigError(
+            f"kubeconfig {config_file} cannot be read ({type(exc).__name__}: {_cap(str(exc))}); "
+            "check it with 'kubectl config view'"
+        ) from exc
     return KubeApi(
         client.ApiClient(configuration),
         server=str(configuration.host),

@@ -244,7 +244,14 @@ class KubernetesSource:
         return f"cluster {self._api.description}, {scope}"
 
     def close(self) -> None:
+        """Close the client's connection pool."""
         self._api.close()
+
+    def __enter__(self) -> KubernetesSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def list_pods(self) -> PodList:
         """Every pod of the selected namespaces, plus their owners' metadata.
