@@ -29,6 +29,7 @@ from ballast._errors import (
     ConfigError,
     DigestMismatch,
     InvalidReference,
+    LayerError,
     NotFound,
     PolicyError,
     RateLimited,
@@ -36,11 +37,10 @@ from ballast._errors import (
     TooLarge,
     UnsupportedMedia,
 )
-from ballast.facts import ImageFacts, ResolvedImage, facts_to_json
+from ballast.facts import ImageFacts, ResolvedImage
 from ballast.reference import parse_reference
 from ballast.services import Services, open_services
 from ballast.settings import Settings, load_settings
-from ballast.units import format_bytes
 
 # Most specific first: the first class an error is an instance of decides its exit code.
 EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
@@ -49,9 +49,10 @@ EXIT_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
     (AuthError, 5, "unauthorized"),
     (RegistryUnavailable, 6, "registry unreachable"),
     (RateLimited, 6, "registry unreachable"),
-    (DigestMismatch, 7, "registry sent bad content"),
-    (TooLarge, 7, "registry sent bad content"),
-    (UnsupportedMedia, 7, "registry sent bad content"),
+    (DigestMismatch, 7, "bad image content (digest mismatch, oversized, unreadable)"),
+    (TooLarge, 7, "bad image content (digest mismatch, oversized, unreadable)"),
+    (UnsupportedMedia, 7, "bad image content (digest mismatch, oversized, unreadable)"),
+    (LayerError, 7, "bad image content (digest mismatch, oversized, unreadable)"),
     (ConfigError, 8, "configuration error"),
     (CacheError, 8, "configuration error"),
     (BallastError, 1, "other error"),
@@ -163,13 +164,23 @@ def cli(
     ctx.call_on_close(context.close)
 
 
+_ARCHIVE_PREFIXES = ("docker-archive:", "oci-archive:", "oci:")
+
+
 @cli.command(epilog=_EXIT_HELP)
 @click.argument("images", nargs=-1, required=True)
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="Print JSON (an object for one image, a list for several) to stdout and nothing else.",
+    help="Print JSON to stdout and nothing else: "
+    "an object for one image on one platform, else a list.",
+)
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Read the layers too: files, wasted and hidden bytes, "
+    "packages, and findings from layer contents.",
 )
 @click.option(
     "--platform",
@@ -189,35 +200,58 @@ def inspect(
     context: Context,
     images: tuple[str, ...],
     as_json: bool,
+    deep: bool,
     platforms: tuple[str, ...],
     sort: str,
 ) -> None:
-    """Show what is in IMAGES: digest, platform, compressed size, and each layer with the
-    instruction that created it."""
+    """Show what is in IMAGES and how to slim them: digest, platform, compressed size, each
+    layer with the instruction that created it, and findings.
+
+    \b
+    IMAGE is a registry reference (nginx:1.27, ghcr.io/org/app@sha256:...) or, with
+    --deep, a local archive: docker-archive:FILE.tar (docker save, kaniko),
+    oci-archive:FILE.tar (a tarred OCI layout) or oci:DIR (an OCI layout).
+    """
+    from ballast.inspection import human_report, inspect_document, inspection_findings
+
     try:
         for text in images:
-            parse_reference(text)
+            if text.startswith(_ARCHIVE_PREFIXES):
+                if not deep:
+                    raise click.UsageError(f"{text}: local archives are read with --deep")
+            else:
+                parse_reference(text)
         settings = context.settings(platforms=platforms)
         services = context.services(settings)
     except BallastError as exc:
         fail(exc)
-    with _progress(len(images)) as tick:
-        results = services.lookup.resolve_many(list(images))
-        tick(len(images))
+    remote = [text for text in images if not text.startswith(_ARCHIVE_PREFIXES)]
+    with _progress(len(remote)):
+        resolved = dict(zip(remote, services.lookup.resolve_many(remote), strict=True))
     documents: list[dict[str, Any]] = []
     first_error: BaseException | None = None
-    for result in results:
-        if isinstance(result, Exception):
-            if not isinstance(result, BallastError):
-                raise result  # a bug: main() reports it without a traceback
-            click.echo(f"error: {result}", err=True)
-            first_error = first_error or result
-            continue
-        for facts in result.platforms:
-            if as_json:
-                documents.append(facts_to_json(result, facts))
+    for text in images:
+        try:
+            if text.startswith(_ARCHIVE_PREFIXES):
+                views = [_archive_view(services, text, platforms)]
             else:
-                click.echo(_human_report(result, facts, sort=sort))
+                result = resolved[text]
+                if isinstance(result, Exception):
+                    raise result
+                views = [
+                    (result, facts, _deep_report(services, result, facts) if deep else None)
+                    for facts in result.platforms
+                ]
+        except BallastError as exc:
+            click.echo(f"error: {exc}", err=True)
+            first_error = first_error or exc
+            continue
+        for image, facts, report in views:
+            findings = inspection_findings(image.reference, facts, report)
+            if as_json:
+                documents.append(inspect_document(image, facts, report, findings))
+            else:
+                click.echo(human_report(image, facts, report, findings, sort=sort))
     # The shape follows the request, not the outcome: one image on one platform
     # gives an object, anything that may give several gives a list.
     single = len(images) == 1 and len(platforms) <= 1 and "all" not in platforms
@@ -228,35 +262,49 @@ def inspect(
         sys.exit(exit_code_for(first_error))
 
 
-def _human_report(image: ResolvedImage, facts: ImageFacts, *, sort: str) -> str:
-    lines = [click.style(image.reference, bold=True)]
-    rows = [
-        ("digest", facts.digest),
-        ("platform", str(facts.platform)),
-        (
-            "size",
-            f"{format_bytes(facts.compressed_bytes)} compressed (pulled), "
-            f"{facts.layer_count} layer{'s' if facts.layer_count != 1 else ''}",
-        ),
-    ]
-    if image.index is not None:
-        rows.insert(1, ("index", f"{image.digest} ({len(image.index.manifests)} manifests)"))
-    if facts.created:
-        rows.append(("created", facts.created))
-    rows.append(("user", facts.user or "root (not set)"))
-    if facts.base_name or facts.base_digest:
-        rows.append(("base", f"{facts.base_name} {facts.base_digest}".strip()))
-    lines += [f"  {key:<9} {value}" for key, value in rows]
-    numbered = list(enumerate(facts.layers, start=1))
-    if sort == "size":
-        numbered.sort(key=lambda item: item[1].compressed_bytes, reverse=True)
-    lines.append(f"  {'#':>3}  {'COMPRESSED':>10}  CREATED BY")
-    for number, layer in numbered:
-        created_by = " ".join((layer.created_by or "(no history)").split())
-        if len(created_by) > 100:
-            created_by = created_by[:99] + "…"
-        lines.append(f"  {number:>3}  {format_bytes(layer.compressed_bytes):>10}  {created_by}")
-    return "\n".join(lines) + "\n"
+def _deep_report(services: Services, image: ResolvedImage, facts: ImageFacts) -> Any:
+    ref = parse_reference(image.reference)
+    with _layer_progress(facts.layer_count) as on_layer:
+        return services.layers.report(ref, facts, on_layer=on_layer)
+
+
+def _archive_view(
+    services: Services, spec: str, platforms: Sequence[str]
+) -> tuple[ResolvedImage, ImageFacts, Any]:
+    from ballast.inspection import facts_from_archive
+    from ballast.layers import combine, open_archive, read_archive_layers
+
+    archive = open_archive(spec, platform=platforms[0] if platforms else None)
+    store = services.layers
+    with _layer_progress(len(archive.layers)) as on_layer:
+
+        def remember(index: int, layer: Any) -> None:
+            store.put_layer(layer)
+            on_layer(index, layer)
+
+        layers = read_archive_layers(archive, cached=store.cached_layer, on_layer=remember)
+    image, facts = facts_from_archive(archive)
+    return image, facts, combine(layers, archive.history)
+
+
+@contextmanager
+def _layer_progress(total: int) -> Iterator[Any]:
+    """``reading layers 3/14`` on stderr while layers download (terminal only)."""
+    done = [0]
+    interactive = sys.stderr.isatty()
+
+    def on_layer(index: int, layer: Any) -> None:
+        done[0] += 1
+        if interactive:
+            sys.stderr.write(f"\rreading layers {done[0]}/{total}")
+            sys.stderr.flush()
+
+    try:
+        yield on_layer
+    finally:
+        if interactive and done[0]:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ballast._errors import ConfigError
 from ballast.cache import FactsCache, open_store
+from ballast.layer_store import LayerStore
 from ballast.lookup import FactsLookup
 from ballast.registry.client import RegistryClient, ResponseObserver
 from ballast.registry.credentials import CredentialStore
@@ -29,6 +30,7 @@ class Services:
     client: RegistryClient
     cache: FactsCache
     lookup: FactsLookup
+    layers: LayerStore
 
     def close(self) -> None:
         self.client.close()
@@ -66,4 +68,5 @@ def open_services(
         negative_ttl_s=settings.cache.negative_ttl_s,
         config_max_bytes=settings.registry.config_max_bytes,
     )
-    return Services(settings=settings, client=client, cache=cache, lookup=lookup)
+    layers = LayerStore(client, cache)
+    return Services(settings=settings, client=client, cache=cache, lookup=lookup, layers=layers)

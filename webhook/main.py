@@ -44,7 +44,7 @@ def build_app(settings: Settings, environ: Mapping[str, str]) -> Flask:
         fetcher=fetcher,
         policy=policy,
         metrics=metrics,
-        layer_reports=lambda facts: None,
+        layer_reports=services.layers.cached_report,
         default_timeout_s=settings.webhook.default_timeout_s,
         margin_s=settings.webhook.margin_s,
         cache_ready=cache_ready,

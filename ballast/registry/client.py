@@ -169,7 +169,8 @@ class RegistryClient:
     def stream_blob(self, ref: Reference, digest: str) -> Iterator[Iterator[bytes]]:
         """Stream a (layer) blob in chunks; the reader verifies the digest as it goes."""
         with self._call("GET", ref, f"blobs/{digest}", total_deadline=False) as response:
-            yield response.iter_bytes(_CHUNK)
+            # Raw bytes: the digest is of the blob as stored, never of a decoded body.
+            yield response.iter_raw(_CHUNK)
 
     # -- request machinery ---------------------------------------------------
 
