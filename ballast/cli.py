@@ -262,6 +262,13 @@ def inspect(
         sys.exit(exit_code_for(first_error))
 
 
+def _needs_layers(rule_id: str) -> bool:
+    from ballast.policy.rules import rule_spec
+
+    spec = rule_spec(rule_id)
+    return spec is not None and spec.needs_layers
+
+
 def _deep_report(services: Services, image: ResolvedImage, facts: ImageFacts) -> Any:
     ref = parse_reference(image.reference)
     with _layer_progress(facts.layer_count) as on_layer:
@@ -381,6 +388,12 @@ _CHECK_EXIT_HELP = (
     multiple=True,
     help="Platform(s) of multi-arch images to judge; 'all' for every one.",
 )
+@click.option(
+    "--deep/--no-deep",
+    default=None,
+    help="Read the layers (needed for efficiency, wasted/hidden bytes, secrets). "
+    "Default: when the policy has a rule that needs them.",
+)
 @click.option("--verbose-findings", is_flag=True, help="Also list passing and skipped rules.")
 @pass_context
 def check(
@@ -392,9 +405,16 @@ def check(
     as_json: bool,
     fail_on: str,
     platforms: tuple[str, ...],
+    deep: bool | None,
     verbose_findings: bool,
 ) -> None:
-    """Judge IMAGES against a policy, as the webhook would: a CI gate (like dive --ci)."""
+    """Judge IMAGES against a policy, as the webhook would: a CI gate (like dive --ci).
+
+    \b
+    IMAGE is a registry reference or a local archive (docker-archive:FILE.tar,
+    oci-archive:FILE.tar, oci:DIR), so `ballast check --dive-ci .dive-ci
+    docker-archive:image.tar` replaces `dive --ci`.
+    """
     import datetime as dt
 
     from ballast.policy import (
@@ -428,7 +448,8 @@ def check(
         else:
             chosen = default_policy()
         for text in images:
-            parse_reference(text)
+            if not text.startswith(_ARCHIVE_PREFIXES):
+                parse_reference(text)
         settings = context.settings(platforms=platforms)
         services = context.services(settings)
     except click.UsageError:
@@ -438,21 +459,33 @@ def check(
         for problem in getattr(exc, "problems", []):
             click.echo(f"  - {problem}", err=True)
         sys.exit(2)
-    with _progress(len(images)):
-        results = services.lookup.resolve_many(list(images))
+    if deep is None:
+        deep = any(_needs_layers(rule.id) for rule in chosen.rules)
+    remote = [text for text in images if not text.startswith(_ARCHIVE_PREFIXES)]
+    with _progress(len(remote)):
+        resolved = dict(zip(remote, services.lookup.resolve_many(remote), strict=True))
     policy_context = PolicyContext(today=dt.datetime.now(dt.UTC).date())
     verdicts = []
     errors = 0
-    for text, result in zip(images, results, strict=True):
-        if isinstance(result, BallastError):
-            click.echo(f"error: {result}", err=True)
+    for text in images:
+        try:
+            if text.startswith(_ARCHIVE_PREFIXES):
+                views = [_archive_view(services, text, platforms)]
+            else:
+                result = resolved[text]
+                if isinstance(result, Exception):
+                    raise result
+                views = [
+                    (result, facts, _deep_report(services, result, facts) if deep else None)
+                    for facts in result.platforms
+                ]
+        except BallastError as exc:
+            click.echo(f"error: {exc}", err=True)
             errors += 1
             continue
-        if isinstance(result, Exception):
-            raise result
         per_platform = [
-            evaluate(facts, None, image=text, context=policy_context, policy=chosen)
-            for facts in result.platforms
+            evaluate(facts, report, image=text, context=policy_context, policy=chosen)
+            for _, facts, report in views
         ]
         verdicts.append(max(per_platform, key=lambda v: v.verdict.rank))
     decision = decide(verdicts)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from ballast.cli import cli
 from tests.support.images import push_image
-from tests.support.registry import LocalRegistry
+from tests.support.registry import LocalRegistry, skopeo_copy
 
 POLICY = """
 apiVersion: ballast.dev/v1
@@ -123,14 +123,48 @@ def test_registry_error_exits_2(registry: LocalRegistry, unique_repo: str, tmp_p
     assert code == 2 and "not found" in err
 
 
-def test_dive_ci_rules_file_is_accepted(
+DIVE = Path(__file__).resolve().parents[3] / "shared/fixtures/dive"
+RULES = DIVE / "image-multi-layer-dockerfile"
+
+
+def test_dive_ci_rules_judge_dives_test_image_through_the_registry(
     registry: LocalRegistry, unique_repo: str, tmp_path: Path
 ) -> None:
-    rules = (
-        Path(__file__).resolve().parents[3] / "shared/fixtures/dive/image-multi-layer-dockerfile"
+    skopeo_copy(
+        f"docker-archive:{DIVE / 'test-docker-image.tar'}",
+        registry,
+        f"{unique_repo}:dive",
+        format="v2s2",
     )
-    slim = push_image(registry, unique_repo, "slim", layer_sizes=[1000])
-    code, _, err = run(
-        registry, tmp_path, "check", "--dive-ci", str(rules / "dive-pass.yaml"), slim.tag_ref
+    image = registry.ref(unique_repo, "dive")
+    code, out, err = run(
+        registry, tmp_path, "check", "--dive-ci", str(RULES / "dive-pass.yaml"), image
     )
-    assert code == 0, err
+    assert code == 0, out + err
+    code, out, _ = run(
+        registry, tmp_path, "check", "--dive-ci", str(RULES / "dive-fail.yaml"), image
+    )
+    assert code == 1
+    assert "UserWastedPercent" in out or "userWastedPercent" in out
+
+
+def test_dive_ci_on_a_local_archive_replaces_dive_ci(
+    registry: LocalRegistry, tmp_path: Path
+) -> None:
+    archive = f"docker-archive:{DIVE / 'test-docker-image.tar'}"
+    assert (
+        run(registry, tmp_path, "check", "--dive-ci", str(RULES / "dive-pass.yaml"), archive)[0]
+        == 0
+    )
+    assert (
+        run(registry, tmp_path, "check", "--dive-ci", str(RULES / "dive-fail.yaml"), archive)[0]
+        == 1
+    )
+
+
+def test_layers_that_are_not_tar_streams_are_an_error_not_a_pass(
+    registry: LocalRegistry, unique_repo: str, tmp_path: Path
+) -> None:
+    junk = push_image(registry, unique_repo, "junk", layer_sizes=[1000])
+    code, _, err = run(registry, tmp_path, "check", "--deep", junk.tag_ref)
+    assert code == 2 and "not a valid tar stream" in err
