@@ -49,13 +49,15 @@ def create_app(
 ) -> Flask:
     """The webhook's WSGI app: /validate, /healthz, /readyz, /metrics."""
     app = Flask("ballast-webhook")
-    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
 
     @app.post("/validate")
     def validate() -> Response:
         started = time.monotonic()
         check_body_size(request.content_length, limit=max_body_bytes)
-        body = request.get_data(cache=False)
+        # Read one byte past the limit ourselves: with MAX_CONTENT_LENGTH werkzeug
+        # cuts a chunked body at the limit without an error, and the cut body
+        # would be parsed as if it were whole.
+        body = request.stream.read(max_body_bytes + 1)
         check_body_size(len(body), limit=max_body_bytes)
         admission = parse_review(
             body, content_type=request.headers.get("Content-Type"), max_body_bytes=max_body_bytes

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
 import re
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ballast._errors import BallastError
 from ballast.facts import ResolvedImage
@@ -27,6 +29,7 @@ from ballast.lookup import FactsLookup
 from ballast.reference import parse_reference
 
 logger = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +42,57 @@ class Pending:
 Outcome = ResolvedImage | BallastError | Pending
 
 
+class DaemonPool:
+    """A fixed pool of daemon threads running submitted calls.
+
+    Not ``ThreadPoolExecutor``: its threads are joined at interpreter exit, so
+    one registry lookup hanging in the background would keep a gunicorn
+    worker from exiting on SIGTERM until it is SIGKILLed. Background lookups
+    are only cache warming; losing them at exit costs nothing.
+    """
+
+    def __init__(self, max_workers: int, *, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(max_workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[[], _R]) -> Future[_R]:
+        future: Future[_R] = Future()
+        self._jobs.put((call, future))
+        return future
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            call, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
 class DeadlineFetcher:
     """Resolves images through a lookup on a bounded pool, waiting at most a budget."""
 
     def __init__(self, lookup: FactsLookup, *, max_workers: int = 32) -> None:
         self._lookup = lookup
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="facts")
+        self._pool = DaemonPool(max_workers, name="facts")
         self._inflight: dict[str, Future[ResolvedImage]] = {}
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     def fetch(self, images: Sequence[str], *, budget_s: float) -> dict[str, Outcome]:
         """Facts, an error, or Pending for each image string, within ``budget_s`` seconds."""
@@ -87,7 +130,7 @@ class DeadlineFetcher:
         with self._lock:
             future = self._inflight.get(image)
             if future is None or future.done():
-                future = self._pool.submit(self._lookup.resolve, image)
+                future = self._pool.submit(functools.partial(self._lookup.resolve, image))
                 self._inflight[image] = future
                 future.add_done_callback(functools.partial(self._forget, image))
             return future
