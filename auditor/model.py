@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from auditor.owners import AttributionRule, WorkloadId
@@ -109,6 +109,14 @@ class ImageRecord:
     namespaces: tuple[str, ...]
     verdict: Verdict
     """The worst verdict over its uses (failure-mode verdict for an unknown image)."""
+    compressed_bytes: int | None = field(init=False)
+    """What a node pulls for the primary platform (layers + config); ``None`` when unknown.
+    Computed once: reports and totals read it many times."""
+
+    def __post_init__(self) -> None:
+        primary = self.primary
+        size = primary.compressed_bytes if primary is not None else None
+        object.__setattr__(self, "compressed_bytes", size)
 
     @property
     def is_unknown(self) -> bool:
@@ -123,11 +131,6 @@ class ImageRecord:
     def layer_report(self) -> LayerReportView | None:
         """Layer facts of the primary platform, when read."""
         return self.layer_reports[0] if self.layer_reports else None
-
-    @property
-    def compressed_bytes(self) -> int | None:
-        primary = self.primary
-        return primary.compressed_bytes if primary is not None else None
 
     @property
     def layer_count(self) -> int | None:

@@ -54,6 +54,7 @@ from ballast.policy import (
     Action,
     Context,
     Finding,
+    ImageVerdict,
     LayerReportView,
     Policy,
     Status,
@@ -386,6 +387,18 @@ class _Builder:
     layer_report_for: LayerReportFor
     _layer_cache: dict[str, LayerReportView | None] = field(default_factory=dict)
     _contexts: dict[tuple[WorkloadId, str], Context] = field(default_factory=dict)
+    _verdicts: dict[tuple[object, ...], ImageVerdict] = field(default_factory=dict)
+    _reads: tuple[bool, bool] = (True, True)
+
+    def __post_init__(self) -> None:
+        selections = [
+            self.policy.scope.selection,
+            *(rule.scope for rule in self.policy.rules if rule.scope is not None),
+        ]
+        self._reads = (
+            any(s.namespace_selector is not None for s in selections),
+            any(s.pod_selector is not None for s in selections),
+        )
 
     def run(self, placed: Sequence[_Placed], images: Sequence[_Image]) -> _Parts:
         records = [self._image(image) for image in images]
@@ -415,7 +428,7 @@ class _Builder:
         for container, item in image.members:
             by_workload.setdefault(item.attribution.workload, []).append((container, item))
         uses = tuple(
-            self._use(workload, members, resolved, reports, reason)
+            self._use(image.key, workload, members, resolved, reports, reason)
             for workload, members in sorted(by_workload.items())
         )
         asked = [a for g in image.groups for a in g.asked]
@@ -459,6 +472,7 @@ class _Builder:
 
     def _use(
         self,
+        image_key: str,
         workload: WorkloadId,
         members: list[tuple[RunningContainer, _Placed]],
         resolved: ResolvedImage | None,
@@ -470,21 +484,11 @@ class _Builder:
         spec_image = container.spec_image or (
             str(container.image.reference) if container.image.reference else ""
         )
-        if resolved is None:
-            verdict = evaluate(
-                None,
-                image=spec_image,
-                context=context,
-                policy=self.policy,
-                unavailable_reason=f"image facts unknown: {reason}",
-            )
-        else:
-            verdicts = [
-                evaluate(facts, report, image=spec_image, context=context, policy=self.policy)
-                for facts, report in zip(resolved.platforms, reports, strict=True)
-            ]
-            # Several platforms selected: the worst of them decides, as in the webhook.
-            verdict = max(verdicts, key=lambda v: v.verdict.rank)
+        memo_key = self._verdict_key(image_key, spec_image, context)
+        verdict = self._verdicts.get(memo_key)
+        if verdict is None:
+            verdict = self._judge(spec_image, context, resolved, reports, reason)
+            self._verdicts[memo_key] = verdict
         slots = tuple(dict.fromkeys(ContainerSlot(c.name, c.type) for c, _ in members))
         return ImageUse(
             workload=workload,
@@ -493,6 +497,48 @@ class _Builder:
             pods=len({c.pod for c, _ in members}),
             nodes=_sorted_nodes(c.node for c, _ in members),
             verdict=verdict,
+        )
+
+    def _judge(
+        self,
+        spec_image: str,
+        context: Context,
+        resolved: ResolvedImage | None,
+        reports: tuple[LayerReportView | None, ...],
+        reason: str | None,
+    ) -> ImageVerdict:
+        if resolved is None:
+            return evaluate(
+                None,
+                image=spec_image,
+                context=context,
+                policy=self.policy,
+                unavailable_reason=f"image facts unknown: {reason}",
+            )
+        verdicts = [
+            evaluate(facts, report, image=spec_image, context=context, policy=self.policy)
+            for facts, report in zip(resolved.platforms, reports, strict=True)
+        ]
+        # Several platforms selected: the worst of them decides, as in the webhook.
+        return max(verdicts, key=lambda v: v.verdict.rank)
+
+    def _verdict_key(self, image_key: str, spec_image: str, context: Context) -> tuple[object, ...]:
+        """What :func:`ballast.policy.evaluate` reads from the context, for the given policy.
+
+        The same image in many workloads of a namespace (a sidecar) is judged once: the
+        verdict depends on the facts (fixed by ``image_key`` within a pass), the image text,
+        the namespace, its labels and the pod labels only when the policy has selectors on
+        them, the exception annotation and today (fixed within a pass). Keep this in step
+        with ``ballast/policy/scope.py`` and ``evaluate.py`` if they read more of the context.
+        """
+        reads_namespace_labels, reads_pod_labels = self._reads
+        return (
+            image_key,
+            spec_image,
+            context.namespace,
+            tuple(sorted(context.namespace_labels.items())) if reads_namespace_labels else None,
+            tuple(sorted(context.pod_labels.items())) if reads_pod_labels else None,
+            context.annotations.get(EXCEPTION_ANNOTATION),
         )
 
     def _context(self, item: _Placed) -> Context:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from tests.auditor.podlists import (
     Img,
     fake_digest,
     make_pod,
+    owner,
     pod_list,
     realistic_cluster,
 )
@@ -239,8 +241,8 @@ def test_audit_against_local_registry_gives_sizes_footprint_and_verdicts(
     )
     assert namespaces["shop"].images == 4 and namespaces["shop"].workloads == 2
     assert namespaces["tools"].failed_findings == 1
-    nodes = {n.name: n for n in snapshot.nodes}
-    assert nodes["node-a"].pods == 6 and nodes["node-a"].images == 6
+    node_totals = {n.name: n for n in snapshot.nodes}
+    assert node_totals["node-a"].pods == 6 and node_totals["node-a"].images == 6
 
     assert snapshot.policy.name == "audit-test"
     assert snapshot.timing.started == NOW and snapshot.timing.duration_s >= 0
@@ -457,3 +459,51 @@ def test_the_policy_mode_changes_verdicts_not_facts(
     assert web.verdict is (Verdict.DENY if mode == "enforce" else Verdict.ALLOW)
     assert web.compressed_bytes == cluster.size("web")
     assert dict(snapshot.counts.images_by_verdict)[web.verdict.value] >= 1
+
+
+def test_a_shared_image_is_judged_per_workload_context(
+    registry: LocalRegistry, unique_repo: str, make_services: ServicesFactory
+) -> None:
+    """A sidecar in many workloads: exceptions and pod selectors still apply per workload."""
+    from auditor.pods import parse_pod_list
+    from auditor.scan import audit_pods
+
+    sidecar = push_image(registry, f"{unique_repo}/sidecar", "1", layer_sizes=[210_000])
+    image_id = f"{registry.host}/{sidecar.repo}@{sidecar.digest}"
+    waiver = "rules: [maxCompressedSize]\njustification: vendor sidecar, tracked in SEC-9\n"
+
+    def app(name: str, labels: dict[str, str], annotations: dict[str, str] | None = None) -> Any:
+        return make_pod(
+            f"{name}-0",
+            "mesh",
+            containers=[C("proxy", sidecar.tag_ref, image_id)],
+            node="n1",
+            labels=labels,
+            annotations=annotations,
+            owners=[owner("StatefulSet", name)],
+        )
+
+    pods = [
+        app("a", {"audit": "yes"}),
+        app("b", {"audit": "yes"}, {"ballast.dev/exception": waiver}),
+        app("c", {"audit": "no"}),
+        app("d", {"audit": "yes"}),
+    ]
+    policy = load_policy(
+        "apiVersion: ballast.dev/v1\nkind: Policy\nspec:\n  mode: warn\n"
+        "  scope: {podSelector: {matchLabels: {audit: 'yes'}}}\n"
+        "  rules:\n    maxCompressedSize: {limit: 200kB}\n"
+    )
+    services = make_services(registry)
+    snapshot = audit_pods(
+        parse_pod_list(pod_list(pods)), services.lookup, policy=policy, today=TODAY
+    )
+    (record,) = snapshot.images
+    verdicts = {u.workload.name: u.verdict for u in record.uses}
+    assert verdicts["a"].verdict is Verdict.WARN and verdicts["d"].verdict is Verdict.WARN
+    assert verdicts["b"].verdict is Verdict.ALLOW and verdicts["b"].waived
+    assert verdicts["c"].exempt is not None
+    statuses = {f.finding.status: [w.name for w in f.workloads] for f in snapshot.findings}
+    assert statuses == {Status.FAIL: ["a", "d"], Status.WARN: ["b"]}
+    (honoured,) = snapshot.exceptions
+    assert honoured.workload.name == "b" and honoured.applied_to == ("maxCompressedSize",)
