@@ -230,7 +230,8 @@ class _Group:
     """Containers that run one image, as known before (and after) resolving."""
 
     key: str
-    candidates: list[Reference] = field(default_factory=list)
+    candidates: dict[str, Reference] = field(default_factory=dict)
+    """References that may serve the image (several repositories can hold one digest)."""
     spec_images: dict[str, None] = field(default_factory=dict)
     members: list[tuple[RunningContainer, _Placed]] = field(default_factory=list)
     attempt: int = 0
@@ -238,11 +239,6 @@ class _Group:
     asked: list[str] = field(default_factory=list)
     error: Exception | None = None
     reason: str | None = None
-
-    def add_candidate(self, reference: Reference) -> None:
-        text = str(reference)
-        if all(str(c) != text for c in self.candidates):
-            self.candidates.append(reference)
 
 
 def _group(placed: Sequence[_Placed]) -> dict[str, _Group]:
@@ -257,7 +253,7 @@ def _group(placed: Sequence[_Placed]) -> dict[str, _Group]:
                 if image.reference is None:
                     group.reason = image.note
             if image.reference is not None:
-                group.add_candidate(image.reference)
+                group.candidates.setdefault(str(image.reference), image.reference)
             if container.spec_image:
                 group.spec_images.setdefault(container.spec_image, None)
             group.members.append((container, item))
@@ -274,7 +270,7 @@ def _resolve(
     """Resolve each group's first reference; retry failures with the next one, if any."""
     pending = [g for g in groups.values() if g.candidates]
     while pending:
-        references = [str(g.candidates[g.attempt]) for g in pending]
+        references = [list(g.candidates)[g.attempt] for g in pending]
         results = resolver.resolve_many(references, platforms=platforms, max_workers=max_workers)
         retry: list[_Group] = []
         for group, reference, result in zip(pending, references, results, strict=True):
@@ -787,7 +783,7 @@ class _Builder:
 
 def _known_digest(image: _Image) -> str | None:
     for group in image.groups:
-        for candidate in group.candidates:
+        for candidate in group.candidates.values():
             if candidate.digest:
                 return candidate.digest
     return None

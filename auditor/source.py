@@ -17,7 +17,8 @@ is one code path:
   policy; a kind it may not list (RBAC) is noted and names are used instead.
 
 :func:`list_pages` is the one pager. Must not import Flask or :mod:`webhook`;
-the Kubernetes client is imported only by :mod:`auditor.kube`, lazily.
+the Kubernetes client is imported only by :mod:`auditor.kube`, lazily (importing this
+module, or :mod:`auditor.kube`, does not import it).
 """
 
 from __future__ import annotations
@@ -27,14 +28,21 @@ import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final, Protocol, TypeVar
+from typing import IO, Final, Protocol, TypeVar
 
 from auditor.errors import ClusterError, PodListError
 from auditor.json_values import is_object
+from auditor.kube import (
+    NAMESPACES,
+    OWNER_RESOURCES,
+    PODS,
+    ContinueExpired,
+    KubeApi,
+    Page,
+    Resource,
+    connect,
+)
 from auditor.pods import KubeObject, Notes, Pod, PodList, parse_items, parse_object, parse_pod_list
-
-if TYPE_CHECKING:
-    from auditor.kube import KubeApi, Page, Resource
 
 __all__ = [
     "DEFAULT_MAX_RESTARTS",
@@ -87,8 +95,6 @@ def list_pages(
     the pass fails with ClusterError. Raw items are converted page by page so
     that a large cluster is never held as raw JSON.
     """
-    from auditor.kube import ContinueExpired
-
     restarts = 0
     while True:
         converted: list[_T] = []
@@ -225,8 +231,6 @@ class KubernetesSource:
     ) -> KubernetesSource:
         """Connect with the in-cluster service account or a kubeconfig (see
         :func:`auditor.kube.connect`); raises KubeConfigError. Sends no request."""
-        from auditor.kube import connect
-
         api = connect(
             environ=environ, kubeconfig=kubeconfig, context=context, in_cluster=in_cluster
         )
@@ -259,8 +263,6 @@ class KubernetesSource:
         Raises ClusterError when the pods cannot be listed; owner and namespace
         lists that fail only add a note.
         """
-        from auditor.kube import NAMESPACES, OWNER_RESOURCES, PODS
-
         notes = Notes()
         pods: list[Pod] = []
         objects: list[KubeObject] = []
