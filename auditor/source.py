@@ -61,6 +61,16 @@ DEFAULT_MAX_RESTARTS: Final = 3
 """Times a list starts again after its continue token expired, before the pass fails."""
 
 _T = TypeVar("_T")
+_WITHOUT: Final = {
+    "ReplicaSet": "Deployments are inferred from ReplicaSet names",
+    "Job": "CronJobs are inferred from Job names",
+    "Namespace": "namespace labels are not known (only kubernetes.io/metadata.name)",
+    **{
+        kind: f"{kind} annotations are not read (pod annotations still are)"
+        for kind in ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "ReplicationController")
+    },
+}
+"""What an audit lacks when a kind cannot be listed, for the note."""
 
 
 class PodSource(Protocol):
@@ -280,7 +290,7 @@ class KubernetesSource:
                         for listing in self._list(resource, namespace, notes=notes):
                             objects.extend(listing.objects)
                 except ClusterError as exc:
-                    notes.add(f"{resource.plural} not read ({exc}); owners inferred from names")
+                    notes.add(f"{resource.plural} not read ({exc}); {_WITHOUT[resource.kind]}")
                     logger.warning("%s not listed: %s", resource.plural, exc)
         if self._namespaces:
             wanted = set(self._namespaces)

@@ -152,14 +152,17 @@ class LocalApiServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def write_kubeconfig(self, path: Path, *, token: str = "auditor-token") -> Path:
-        """A kubeconfig with context ``local`` (this server, ``token``) and ``elsewhere``."""
+    def write_kubeconfig(
+        self, path: Path, *, token: str = "auditor-token", elsewhere: str = "127.0.0.1:9"
+    ) -> Path:
+        """A kubeconfig with context ``local`` (this server, ``token``) and ``elsewhere``
+        (``host:port`` where nothing answers)."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
                 {"name": "local", "cluster": {"server": self.url}},
-                {"name": "elsewhere", "cluster": {"server": "http://127.0.0.1:9"}},
+                {"name": "elsewhere", "cluster": {"server": f"http://{elsewhere}"}},
             ],
             "users": [{"name": "auditor", "user": {"token": token}}],
             "contexts": [

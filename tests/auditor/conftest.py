@@ -50,6 +50,7 @@ def api_server() -> Iterator[LocalApiServer]:
 
 
 @pytest.fixture
-def kubeconfig(api_server: LocalApiServer, tmp_path: Path) -> Path:
-    """A kubeconfig whose current context ``local`` points at ``api_server``."""
-    return api_server.write_kubeconfig(tmp_path / "kubeconfig")
+def kubeconfig(api_server: LocalApiServer, tmp_path: Path, refused_address: str) -> Path:
+    """A kubeconfig whose current context ``local`` points at ``api_server``; its context
+    ``elsewhere`` points where connections are refused."""
+    return api_server.write_kubeconfig(tmp_path / "kubeconfig", elsewhere=refused_address)

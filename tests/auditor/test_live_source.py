@@ -185,6 +185,10 @@ def test_live_listing_against_local_api_shaped_server_without_owner_rbac_infers_
     assert len(listing.notes) == 3
     assert listing.notes[0].startswith("replicasets not read (listing replicasets on ")
     assert 'resources: ["replicasets"]' in listing.notes[0]
+    assert listing.notes[0].endswith("; Deployments are inferred from ReplicaSet names")
+    assert listing.notes[2].endswith(
+        "; namespace labels are not known (only kubernetes.io/metadata.name)"
+    )
     index = OwnerIndex(listing.objects)
     web = next(attribute(p, index) for p in listing.pods if p.name.startswith("web-"))
     assert web.workload == WorkloadId("shop", "Deployment", "web")
@@ -239,13 +243,15 @@ def test_live_version_against_local_api_shaped_server(
         api.close()
 
 
-def test_unreachable_api_server_says_to_check_the_address(kubeconfig: Path, tmp_path: Path) -> None:
+def test_unreachable_api_server_says_to_check_the_address(
+    kubeconfig: Path, tmp_path: Path, refused_address: str
+) -> None:
     source = connect(kubeconfig, tmp_path, context="elsewhere")
     with pytest.raises(ClusterError) as caught:
         source.list_pods()
     assert caught.value.status is None
     assert str(caught.value).startswith(
-        "cannot reach the Kubernetes API server http://127.0.0.1:9 (context elsewhere)"
+        f"cannot reach the Kubernetes API server http://{refused_address} (context elsewhere)"
     )
     assert "check the kubeconfig's server address" in str(caught.value)
 
