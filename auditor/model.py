@@ -149,6 +149,12 @@ class ImageRecord:
         return size * len(self.nodes) if size is not None else None
 
     @property
+    def registry(self) -> str:
+        """The registry host of the first reference (``ghcr.io``, ``127.0.0.1:5000``), for
+        per-registry error counts; empty when nothing could be resolved."""
+        return self.references[0].split("/", 1)[0] if self.references else ""
+
+    @property
     def repositories(self) -> tuple[str, ...]:
         """``registry/repository`` of each reference (for matching across digests in diffs)."""
         names = (ref.split("@", 1)[0] for ref in self.references)

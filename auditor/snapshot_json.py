@@ -109,6 +109,7 @@ def _image(image: ImageRecord) -> dict[str, Any]:
         "digest": image.digest,
         "indexDigest": resolved.digest if resolved and resolved.index is not None else None,
         "mediaType": resolved.media_type if resolved else None,
+        "registry": image.registry or None,
         "references": list(image.references),
         "repositories": list(image.repositories),
         "specImages": list(image.spec_images),

@@ -320,7 +320,7 @@ def test_failing_registry_mid_pass_gives_unknown_images_with_reasons_and_the_res
     assert postgres.error_type == "RegistryUnavailable" and postgres.is_registry_error
     assert postgres.unknown_reason and "postgres" in postgres.unknown_reason
     report = unknown[report_ref]  # a bare image ID in the status: keyed by the spec tag
-    assert report.error_type == "RegistryUnavailable"
+    assert report.error_type == "RegistryUnavailable" and report.registry == refused_address
     assert refused_address.split(":")[0] in (report.unknown_reason or "")
     # busybox was never pushed: its digest (running pod) and its tag (pod without status)
     # cannot be told to be the same image, so both are unknown.
