@@ -85,19 +85,20 @@ class ImageFacts:
     labels: Mapping[str, str] = field(default_factory=dict)
     base_name: str = ""
     base_digest: str = ""
+    compressed_bytes: int = field(init=False, compare=False, repr=False)
+    """What a node pulls: all layers plus the config blob (the manifest is not counted)."""
+    largest_layer: LayerInfo | None = field(init=False, compare=False, repr=False)
+    """The biggest layer by compressed size (computed once: policies ask on every admission)."""
 
-    @property
-    def compressed_bytes(self) -> int:
-        """What a node pulls: all layers plus the config blob (the manifest is not counted)."""
-        return self.config_bytes + sum(layer.compressed_bytes for layer in self.layers)
+    def __post_init__(self) -> None:
+        total = self.config_bytes + sum(layer.compressed_bytes for layer in self.layers)
+        largest = max(self.layers, key=lambda layer: layer.compressed_bytes, default=None)
+        object.__setattr__(self, "compressed_bytes", total)
+        object.__setattr__(self, "largest_layer", largest)
 
     @property
     def layer_count(self) -> int:
         return len(self.layers)
-
-    @property
-    def largest_layer(self) -> LayerInfo | None:
-        return max(self.layers, key=lambda layer: layer.compressed_bytes, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """Compact, stable form for the cache (short keys, no derived values)."""

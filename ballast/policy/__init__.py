@@ -36,7 +36,13 @@ from ballast.policy.load import (
 )
 from ballast.policy.message import deny_message, warnings_for
 from ballast.policy.outcome import Action, Status, Verdict
-from ballast.policy.report import decision_to_json, format_markdown, format_text
+from ballast.policy.report import (
+    decision_to_json,
+    finding_to_json,
+    format_markdown,
+    format_text,
+    quantity_to_json,
+)
 from ballast.policy.size import parse_size
 from ballast.policy.verdict import Decision, HonouredException, ImageVerdict, decide
 
@@ -73,6 +79,7 @@ __all__ = [
     "default_policy",
     "deny_message",
     "evaluate",
+    "finding_to_json",
     "format_markdown",
     "format_text",
     "load_dive_ci",
@@ -82,6 +89,7 @@ __all__ = [
     "parse_size",
     "policy_from_document",
     "policy_schema",
+    "quantity_to_json",
     "unavailable",
     "warnings_for",
 ]
