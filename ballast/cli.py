@@ -79,6 +79,7 @@ class Context:
     auth_file: str | None = None
     insecure: tuple[str, ...] = ()
     webhook_overrides: dict[str, Any] | None = None
+    auditor_overrides: dict[str, Any] | None = None
     _services: Services | None = None
 
     def settings(self, *, platforms: Sequence[str] = ()) -> Settings:
@@ -502,7 +503,10 @@ def check(
         sys.exit(1)
 
 
-@cli.command(epilog="\b\nExit codes:\n  0  stopped cleanly\n  2  bad flags, policy or TLS files")
+@cli.command(
+    name="webhook",
+    epilog="\b\nExit codes:\n  0  stopped cleanly\n  2  bad flags, policy or TLS files",
+)
 @click.option("--bind", help="HOST:PORT to serve HTTPS on. Default: 127.0.0.1:8443.")
 @click.option(
     "--cert",
@@ -530,7 +534,7 @@ def check(
 @click.option("--workers", type=int, help="gunicorn worker processes. Default: 2.")
 @click.option("--threads", type=int, help="Threads per worker. Default: 8.")
 @pass_context
-def webhook(
+def webhook_command(
     context: Context,
     bind: str | None,
     cert: str | None,
@@ -584,6 +588,242 @@ def webhook(
         for problem in getattr(exc, "problems", []):
             click.echo(f"  - {problem}", err=True)
         sys.exit(2)
+
+
+def _audit_options(command: Any) -> Any:
+    """Options shared by ``audit`` and ``auditor``: where pods come from, and the policy."""
+    options = [
+        click.option(
+            "--pods",
+            "pods_file",
+            help="Read pods from a `kubectl get pods -A -o json` "
+            "file ('-' for stdin) instead of the cluster.",
+        ),
+        click.option(
+            "--kubeconfig",
+            help="kubeconfig file. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.",
+        ),
+        click.option("--context", "kube_context", help="kubeconfig context. Default: current."),
+        click.option(
+            "-n",
+            "--namespace",
+            "namespaces",
+            multiple=True,
+            help="Namespace to scan (repeatable). Default: all.",
+        ),
+        click.option(
+            "--policy",
+            type=click.Path(dir_okay=False),
+            help="Policy YAML (the webhook's). Default: built-in.",
+        ),
+        click.option(
+            "--output",
+            "output_dir",
+            type=click.Path(file_okay=False),
+            help="Write every report format to this directory, with timestamped names.",
+        ),
+        click.option(
+            "--layer-budget",
+            help="Compressed layer bytes to read per pass to learn "
+            "layer facts (e.g. 2GB, 0 to read none). Default: 2GB.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _auditor_overrides(
+    pods_file: str | None,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    namespaces: tuple[str, ...],
+    policy: str | None,
+    output_dir: str | None,
+    layer_budget: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    from ballast.policy import parse_size
+
+    given: dict[str, Any] = {
+        "pods_file": pods_file,
+        "kubeconfig": kubeconfig,
+        "context": kube_context,
+        "policy": policy,
+        "output_dir": output_dir,
+        **extra,
+    }
+    if namespaces:
+        given["namespaces"] = list(namespaces)
+    if layer_budget is not None:
+        try:
+            given["layer_budget_bytes"] = parse_size(layer_budget)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--layer-budget") from exc
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _pod_source_factory(settings: Settings) -> Any:
+    from auditor import FileSource, KubernetesSource
+
+    conf = settings.auditor
+    if conf.pods_file:
+        return lambda: FileSource(conf.pods_file, namespaces=conf.namespaces)
+    source = KubernetesSource.connect(
+        environ=os.environ,
+        kubeconfig=conf.kubeconfig or None,
+        context=conf.context or None,
+        namespaces=conf.namespaces,
+        page_size=conf.page_size,
+    )
+    return lambda: source
+
+
+@cli.command(epilog=_EXIT_HELP)
+@_audit_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "markdown", "csv", "html"]),
+    default=None,
+    help="Print one report to stdout. Default: markdown, unless --output is given.",
+)
+@pass_context
+def audit(context: Context, /, output_format: str | None, **options: Any) -> None:
+    """One audit pass over what runs in the cluster (or in --pods FILE): sizes, findings,
+    exceptions, as a report."""
+    from ballast.policy import PolicySource
+
+    context.auditor_overrides = _auditor_overrides(**options)
+    try:
+        settings = context.settings()
+        services = context.services(settings)
+        policy = PolicySource(settings.auditor.policy or None)
+        make_source = _pod_source_factory(settings)
+        from auditor.runner import AuditorRunner
+        from auditor.schedule import Schedule
+
+        runner = AuditorRunner(
+            make_source=make_source,
+            services=services,
+            policy=policy,
+            observer=_NullObserver(),
+            schedule=Schedule.parse(settings.auditor.schedule),
+            write_reports=_report_writer(settings),
+            max_workers=settings.auditor.max_workers,
+            layer_budget_bytes=settings.auditor.layer_budget_bytes,
+        )
+        snapshot = runner.run_pass(deepen_in_background=False)
+        if snapshot is not None and settings.auditor.layer_budget_bytes > 0:
+            # Layers learnt during the pass are judged now: a second pass makes no requests.
+            snapshot = runner.run_pass(deepen_in_background=False) or snapshot
+    except BallastError as exc:
+        click.echo(f"error: {exc}", err=True)
+        for problem in getattr(exc, "problems", []):
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(exit_code_for(exc))
+    if snapshot is None:
+        click.echo(f"error: {runner.state.last_error}", err=True)
+        sys.exit(6)
+    if output_format or not settings.auditor.output_dir:
+        from auditor.reports import render
+
+        click.echo(render(snapshot, output_format or "markdown"), nl=False)
+
+
+class _NullObserver:
+    def record_pass(self, snapshot: Any) -> None:
+        return None
+
+    def record_failure(self, error_type: str) -> None:
+        return None
+
+
+def _report_writer(settings: Settings) -> Any:
+    if not settings.auditor.output_dir:
+        return None
+    from auditor.reports import write_reports
+
+    directory = Path(settings.auditor.output_dir)
+    formats = tuple(settings.auditor.formats)
+    return lambda snapshot: write_reports(snapshot, directory, formats=formats)
+
+
+@cli.command(
+    name="auditor",
+    epilog="\b\nExit codes:\n  0  stopped cleanly\n  2  bad flags, policy or settings",
+)
+@_audit_options
+@click.option(
+    "--schedule", help="Interval (300s, 5m) or cron expression (UTC) between passes. Default: 300s."
+)
+@click.option(
+    "--metrics-bind", help="HOST:PORT for /metrics, /healthz, /readyz. Default: 127.0.0.1:9464."
+)
+@pass_context
+def auditor_command(
+    context: Context, /, schedule: str | None, metrics_bind: str | None, **options: Any
+) -> None:
+    """Audit continuously: a pass on schedule, Prometheus metrics, and reports."""
+    import signal
+
+    from auditor.metrics import AuditMetrics
+    from prometheus_client import CollectorRegistry
+
+    from auditor.endpoint import make_app, serve_in_background
+    from auditor.runner import AuditorRunner
+    from auditor.schedule import Schedule
+    from ballast.policy import PolicySource
+
+    context.auditor_overrides = _auditor_overrides(
+        **options, schedule=schedule, metrics_bind=metrics_bind
+    )
+    try:
+        settings = context.settings()
+        plan = Schedule.parse(settings.auditor.schedule)
+        services = context.services(settings)
+        policy = PolicySource(settings.auditor.policy or None)
+        make_source = _pod_source_factory(settings)
+    except BallastError as exc:
+        click.echo(f"error: {exc}", err=True)
+        for problem in getattr(exc, "problems", []):
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    registry = CollectorRegistry()
+    metrics = AuditMetrics(registry)
+    runner = AuditorRunner(
+        make_source=make_source,
+        services=services,
+        policy=policy,
+        observer=metrics,
+        schedule=plan,
+        write_reports=_report_writer(settings),
+        max_workers=settings.auditor.max_workers,
+        layer_budget_bytes=settings.auditor.layer_budget_bytes,
+    )
+    interval_s = plan.interval_s or 3600.0
+    try:
+        server = serve_in_background(
+            settings.auditor.metrics_bind,
+            make_app(registry, runner.state, stale_after_s=max(3 * interval_s, 600.0)),
+        )
+    except OSError as exc:
+        click.echo(
+            f"error: cannot listen on {settings.auditor.metrics_bind}: {exc.strerror}", err=True
+        )
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    click.echo(
+        f"ballast auditor: metrics on http://{settings.auditor.metrics_bind}/metrics, "
+        f"schedule {settings.auditor.schedule}",
+        err=True,
+    )
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stop()
+    finally:
+        server.shutdown()
 
 
 EXIT_INTERNAL = 70

@@ -39,10 +39,13 @@ DEFAULT_LRU_ENTRIES = 8192
 DEFAULT_WEBHOOK_BIND = "127.0.0.1:8443"
 DEFAULT_WEBHOOK_TIMEOUT_S = 10.0
 DEFAULT_WEBHOOK_MARGIN_S = 0.5
+DEFAULT_AUDIT_SCHEDULE = "300s"
+DEFAULT_AUDITOR_BIND = "127.0.0.1:9464"
+DEFAULT_LAYER_BUDGET_BYTES = 2 * 1000**3
 ENV_PREFIX = "BALLAST_"
 
 _T = TypeVar("_T")
-_GROUPS = ("registry", "cache", "webhook")
+_GROUPS = ("registry", "cache", "webhook", "auditor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +145,43 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditorSettings:
+    """What the auditor scans, how often, and where its results go."""
+
+    schedule: str = DEFAULT_AUDIT_SCHEDULE
+    """Interval (``300s``, ``5m``) or cron expression (``*/15 * * * *``, UTC) between passes."""
+    metrics_bind: str = DEFAULT_AUDITOR_BIND
+    """``HOST:PORT`` serving /metrics, /healthz and /readyz."""
+    pods_file: str = ""
+    """A ``kubectl get pods -A -o json`` file (``-`` for stdin) instead of the cluster."""
+    kubeconfig: str = ""
+    """kubeconfig path; empty means in-cluster config, else ``$KUBECONFIG`` / ``~/.kube/config``."""
+    context: str = ""
+    """kubeconfig context; empty means the current one."""
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to scan; empty means all."""
+    policy: str = ""
+    """Policy YAML file (the webhook's); empty means the built-in defaults."""
+    output_dir: str = ""
+    """Directory for timestamped reports after every pass; empty writes none."""
+    formats: tuple[str, ...] = ("json", "markdown", "csv", "html")
+    """Report formats written to ``output_dir``."""
+    max_workers: int = 16
+    """Registry lookups in flight during a pass."""
+    page_size: int = 500
+    """Pods per list request (``limit``)."""
+    layer_budget_bytes: int = DEFAULT_LAYER_BUDGET_BYTES
+    """Compressed layer bytes read per pass, in the background, to learn layer facts."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable, grouped by component (see _GROUPS)."""
 
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    auditor: AuditorSettings = field(default_factory=AuditorSettings)
 
 
 def load_settings(
@@ -172,6 +206,7 @@ def load_settings(
         registry=_build(RegistrySettings, layers["registry"], "registry"),
         cache=_build(CacheSettings, layers["cache"], "cache"),
         webhook=_build(WebhookSettings, layers["webhook"], "webhook"),
+        auditor=_build(AuditorSettings, layers["auditor"], "auditor"),
     )
 
 

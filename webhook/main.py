@@ -14,12 +14,13 @@ from flask import Flask
 from prometheus_client import CollectorRegistry
 
 from ballast._errors import CacheError
+from ballast.policy import PolicySource
 from ballast.services import open_services
 from ballast.settings import Settings
 from webhook.app import create_app
 from webhook.fetcher import DeadlineFetcher
 from webhook.metrics import WebhookMetrics
-from webhook.review import AdmissionReviewer, PolicySource
+from webhook.review import AdmissionReviewer
 from webhook.server import WebhookServer
 from webhook.tls import CertificatePair, write_self_signed
 

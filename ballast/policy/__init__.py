@@ -44,6 +44,7 @@ from ballast.policy.report import (
     quantity_to_json,
 )
 from ballast.policy.size import parse_size
+from ballast.policy.source import PolicySource
 from ballast.policy.verdict import Decision, HonouredException, ImageVerdict, decide
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "Patterns",
     "Policy",
     "PolicyException",
+    "PolicySource",
     "Quantity",
     "Rule",
     "Scope",
