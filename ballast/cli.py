@@ -145,6 +145,12 @@ def fail(error: BaseException) -> NoReturn:
     "(repeatable; adds to BALLAST_INSECURE_REGISTRIES).",
 )
 @click.option("-v", "--verbose", count=True, help="Log more to stderr (-vv for debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    default="auto",
+    help="Log lines as JSON (default for webhook and auditor) or text (CLI).",
+)
 @click.version_option(package_name="ballast")
 @click.pass_context
 def cli(
@@ -154,12 +160,19 @@ def cli(
     auth_file: str | None,
     insecure: tuple[str, ...],
     verbose: int,
+    log_format: str,
 ) -> None:
     """Keep dead weight out of container images."""
+    from ballast.log_format import configure_logging
+
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    services = {"webhook", "auditor"}
+    json_lines = log_format == "json" or (
+        log_format == "auto" and ctx.invoked_subcommand in services
     )
+    if ctx.invoked_subcommand in services and verbose == 0:
+        level = logging.INFO  # services log one line per decision / pass
+    configure_logging(level=level, json_lines=json_lines)
     context = Context(config_file=config_file, cache=cache, auth_file=auth_file, insecure=insecure)
     ctx.obj = context
     ctx.call_on_close(context.close)
@@ -744,8 +757,12 @@ def _report_writer(settings: Settings) -> Any:
         return None
     from auditor.reports import write_reports
 
+    allowed = ("json", "markdown", "csv", "html")
+    unknown = [f for f in settings.auditor.formats if f not in allowed]
+    if unknown:
+        raise ConfigError(f"auditor.formats: unknown {unknown}; use {', '.join(allowed)}")
     directory = Path(settings.auditor.output_dir)
-    formats = tuple(settings.auditor.formats)
+    formats: Any = tuple(settings.auditor.formats)
     return lambda snapshot: write_reports(snapshot, directory, formats=formats)
 
 
@@ -767,10 +784,10 @@ def auditor_command(
     """Audit continuously: a pass on schedule, Prometheus metrics, and reports."""
     import signal
 
-    from auditor.metrics import AuditMetrics
     from prometheus_client import CollectorRegistry
 
     from auditor.endpoint import make_app, serve_in_background
+    from auditor.metrics import AuditMetrics
     from auditor.runner import AuditorRunner
     from auditor.schedule import Schedule
     from ballast.policy import PolicySource

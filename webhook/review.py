@@ -69,7 +69,6 @@ class AdmissionReviewer:
         self, admission: AdmissionRequest, *, timeout_param: str | None, started: float
     ) -> AdmissionReviewPayload:
         workload = admission.workload
-        kind = admission.kind
         if workload.is_skipped or not workload.unique_changed_images:
             reason = workload.skip_reason or "no new images"
             self._record(admission, "allow", started)
@@ -100,15 +99,6 @@ class AdmissionReviewer:
                 warnings=warnings,
                 audit_annotations=annotations,
             )
-        logger.info(
-            "uid=%s %s %s/%s decision=%s images=%d",
-            admission.uid,
-            kind,
-            admission.namespace,
-            context.name,
-            decision.verdict.value,
-            len(images),
-        )
         return build_response(
             admission.uid, allowed=True, warnings=warnings, audit_annotations=annotations
         )
@@ -179,7 +169,26 @@ class AdmissionReviewer:
         self._metrics.admissions.labels(
             kind=admission.kind, operation=admission.operation, decision=decision_label
         ).inc()
-        self._metrics.latency.labels(kind=admission.kind).observe(time.monotonic() - started)
+        elapsed_s = time.monotonic() - started
+        self._metrics.latency.labels(kind=admission.kind).observe(elapsed_s)
+        # One line per decision, with the request's fields bound for log pipelines.
+        logger.info(
+            "%s %s: %s",
+            admission.kind,
+            admission.workload.context.display_name,
+            decision_label,
+            extra={
+                "uid": admission.uid,
+                "namespace": admission.namespace,
+                "kind": admission.kind,
+                "name": admission.workload.context.display_name,
+                "operation": admission.operation,
+                "decision": decision_label,
+                "dry_run": admission.dry_run,
+                "duration_ms": round(elapsed_s * 1000, 2),
+                "image": ",".join(v.image for v in decision.images)[:500] if decision else None,
+            },
+        )
         if decision is None or admission.dry_run:
             return
         for verdict in decision.images:
