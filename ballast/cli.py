@@ -741,7 +741,8 @@ def audit(context: Context, /, output_format: str | None, **options: Any) -> Non
     if output_format or not settings.auditor.output_dir:
         from auditor.reports import render
 
-        click.echo(render(snapshot, output_format or "markdown"), nl=False)
+        chosen: Any = output_format or "markdown"  # a click.Choice of render's formats
+        click.echo(render(snapshot, chosen), nl=False)
 
 
 class _NullObserver:
