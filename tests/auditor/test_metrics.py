@@ -4,9 +4,7 @@ bounded cardinality, no work at registration, and a promtool-clean exposition.""
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,30 +17,16 @@ from auditor.model import AuditSnapshot, ImageRecord
 from auditor.pods import parse_pod_list
 from auditor.scan import audit_pods
 from tests.auditor.podlists import C, make_pod, owner, pod_list
-from tests.monitoring.cluster import POLICY, MonitoredCluster, monitored_cluster
+from tests.monitoring.cluster import POLICY, Passes, audited_passes
 from tests.support.registry import LocalRegistry
-from tests.support.sockets import refusing_address
-
-
-@dataclass
-class Passes:
-    cluster: MonitoredCluster
-    cold: AuditSnapshot
-    """The first pass: no layer facts yet."""
-    deep: AuditSnapshot
-    """After the trainer image's layers were read."""
 
 
 @pytest.fixture(scope="module")
 def passes(
     registry_session: LocalRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Passes]:
-    repo = f"t/metrics-{uuid.uuid4().hex[:8]}"
-    workdir = tmp_path_factory.mktemp("metrics")
-    with monitored_cluster(registry_session, repo, refusing_address(), workdir) as cluster:
-        cold = cluster.audit()
-        cluster.read_layers()
-        yield Passes(cluster, cold, cluster.audit())
+    with audited_passes(registry_session, tmp_path_factory.mktemp("metrics")) as passes:
+        yield passes
 
 
 class Clock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from tests.auditor.podlists import (
 )
 from tests.support.images import PushedImage, make_tar_layer, push_image, push_index
 from tests.support.registry import LocalRegistry
+from tests.support.sockets import refusing_address
 
 POLICY = load_policy(
     """
@@ -230,3 +232,24 @@ def monitored_cluster(
         )
     finally:
         services.close()
+
+
+@dataclass
+class Passes:
+    """Two real passes over the monitored cluster, as the auditor's loop makes them."""
+
+    cluster: MonitoredCluster
+    cold: AuditSnapshot
+    """The first pass: no layer facts yet."""
+    deep: AuditSnapshot
+    """The next pass, after the trainer image's layers were read."""
+
+
+@contextmanager
+def audited_passes(registry: LocalRegistry, workdir: Path) -> Iterator[Passes]:
+    """Push the cluster's images to ``registry`` (a repository of its own) and audit twice."""
+    repo = f"t/monitoring-{uuid.uuid4().hex[:8]}"
+    with monitored_cluster(registry, repo, refusing_address(), workdir) as cluster:
+        cold = cluster.audit()
+        cluster.read_layers()
+        yield Passes(cluster, cold, cluster.audit())
