@@ -65,7 +65,10 @@ def _number(field: bytes) -> int:
 
 
 def _checksum_ok(header: bytes) -> bool:
-    stored = _number(header[148:156])
+    try:
+        stored = _number(header[148:156])
+    except ValueError:  # not even a number where the checksum belongs: not a tar header
+        return False
     unsigned = sum(header[:148]) + sum(header[156:]) + 8 * 0x20
     if stored == unsigned:
         return True
