@@ -537,23 +537,21 @@ class AuditCollector:
             yield _new_family(spec)
 
     def collect(self) -> Iterator[Metric]:
+        """Families of the latest snapshot; a family without series is left out."""
         state = self._state
-        process: dict[str, float | None] = {
-            "ballast_audit_last_success_timestamp_seconds": state.last_success_s,
-            "ballast_audit_last_failure_timestamp_seconds": state.last_failure_s,
-            "ballast_audit_interval_seconds": state.interval_s,
-            "ballast_auditor_start_timestamp_seconds": self._started_s,
+        rows: Mapping[str, Mapping[tuple[str, ...], float]] = {
+            **state.rows,
+            "ballast_audit_last_success_timestamp_seconds": {(): state.last_success_s},
+            "ballast_audit_last_failure_timestamp_seconds": {(): state.last_failure_s},
+            "ballast_auditor_start_timestamp_seconds": {(): self._started_s},
         }
+        if state.interval_s is not None:
+            rows = {**rows, "ballast_audit_interval_seconds": {(): state.interval_s}}
         for spec in STATE_METRICS:
-            family = _new_family(spec)
-            if spec.name in process:
-                value = process[spec.name]
-                if value is not None:
-                    assert isinstance(family, GaugeMetricFamily)
-                    family.add_metric([], value)
-            else:
-                _fill(family, spec, state.rows.get(spec.name, {}))
-            if family.samples or spec.name in process:
+            family_rows = rows.get(spec.name)
+            if family_rows:
+                family = _new_family(spec)
+                _fill(family, family_rows)
                 yield family
 
 
@@ -566,9 +564,7 @@ def _new_family(spec: MetricSpec) -> GaugeMetricFamily | InfoMetricFamily:
 
 
 def _fill(
-    family: GaugeMetricFamily | InfoMetricFamily,
-    spec: MetricSpec,
-    rows: Mapping[tuple[str, ...], float],
+    family: GaugeMetricFamily | InfoMetricFamily, rows: Mapping[tuple[str, ...], float]
 ) -> None:
     for labels, value in rows.items():
         if isinstance(family, InfoMetricFamily):
