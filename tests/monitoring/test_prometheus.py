@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,7 +91,7 @@ def test_prometheus_sees_the_sizes_the_auditor_measured(
 
 
 def test_alert_rules_evaluate_cleanly_against_the_real_series(prometheus: Prometheus) -> None:
-    def rules() -> dict[str, dict[str, object]]:
+    def rules() -> dict[str, dict[str, Any]]:
         groups = prometheus.get("/api/v1/rules")["groups"]
         return {rule["name"]: rule for group in groups for rule in group["rules"]}
 
@@ -113,7 +114,7 @@ def test_alert_rules_evaluate_cleanly_against_the_real_series(prometheus: Promet
     # The trainer ships a .env file: firing at once, naming the image and namespace.
     secrets = loaded["BallastSecretsInImage"]
     assert secrets["state"] == "firing"
-    (alert,) = secrets["alerts"]  # type: ignore[misc]
+    (alert,) = secrets["alerts"]
     assert alert["labels"]["namespace"] == "ml"
     assert alert["labels"]["repository"].endswith("/trainer")
     # The legacy image's registry refuses connections: pending (it must last an hour).
