@@ -99,6 +99,12 @@ class AuditorRunner:
             self._observer.record_failure(type(exc).__name__)
             logger.error("audit pass failed: %s", exc)
             return None
+        except Exception as exc:  # a bug of ours: count it, keep the loop alive
+            self.state.failures += 1
+            self.state.last_error = f"internal error: {exc.__class__.__name__}: {exc}"
+            self._observer.record_failure("InternalError")
+            logger.exception("audit pass failed with an internal error")
+            return None
         self.state.passes += 1
         self.state.last_success = dt.datetime.now(dt.UTC)
         self.state.last_error = None

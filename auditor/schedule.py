@@ -75,6 +75,23 @@ class Schedule:
             candidate += dt.timedelta(minutes=1)
         raise ConfigError(f"schedule {self.text!r} never fires (check day and month)")
 
+    def longest_gap_s(self) -> float:
+        """The longest wait between two runs (over the coming two weeks, for cron).
+
+        Staleness alerts fire after a few of these: a nightly schedule must not
+        look stale at noon.
+        """
+        if self.interval_s is not None:
+            return self.interval_s
+        moment = dt.datetime.now(dt.UTC)
+        longest = 0.0
+        horizon = moment + dt.timedelta(days=14)
+        while moment < horizon:
+            following = self.next_after(moment)
+            longest = max(longest, (following - moment).total_seconds())
+            moment = following
+        return longest
+
     def _day_matches(
         self, moment: dt.datetime, days: frozenset[int], weekdays: frozenset[int]
     ) -> bool:

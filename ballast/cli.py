@@ -87,6 +87,7 @@ class Context:
             "registry": {},
             "cache": {},
             "webhook": dict(self.webhook_overrides or {}),
+            "auditor": dict(self.auditor_overrides or {}),
         }
         if self.cache:
             overrides["cache"]["path"] = self.cache
@@ -808,7 +809,7 @@ def auditor_command(
             click.echo(f"  - {problem}", err=True)
         sys.exit(2)
     registry = CollectorRegistry()
-    metrics = AuditMetrics(registry)
+    metrics = AuditMetrics(registry, interval_s=plan.longest_gap_s())
     runner = AuditorRunner(
         make_source=make_source,
         services=services,
@@ -819,7 +820,7 @@ def auditor_command(
         max_workers=settings.auditor.max_workers,
         layer_budget_bytes=settings.auditor.layer_budget_bytes,
     )
-    interval_s = plan.interval_s or 3600.0
+    interval_s = plan.longest_gap_s()
     try:
         server = serve_in_background(
             settings.auditor.metrics_bind,
