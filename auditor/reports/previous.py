@@ -59,7 +59,7 @@ def changes_since(previous: Path | Mapping[str, Any], current: Mapping[str, Any]
         )
     except json.JSONDecodeError as exc:
         return unavailable_changes(
-            f"previous report {name} is not valid JSON ({exc.msg} at line {exc.lineno} "
+            f"previous report {name} is not valid JSON ({exc.msg}: line {exc.lineno} "
             f"column {exc.colno}; a truncated or corrupt file){_SHOWN}",
             previous_name=name,
         )
