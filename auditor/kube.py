@@ -193,6 +193,31 @@ class KubeApi:
             resource_version=version if isinstance(version, str) else "",
         )
 
+    def apply_configmap(self, manifest: Mapping[str, Any]) -> str:
+        """Replace the ConfigMap, or create it when it does not exist; returns which.
+
+        Needs ``update`` and ``create`` on configmaps in that namespace.
+        """
+        from kubernetes.client.exceptions import ApiException
+
+        body: Any = dict(manifest)  # the client's stubs want V1ConfigMap; a dict serialises
+        metadata = manifest.get("metadata") or {}
+        name, namespace = str(metadata.get("name")), str(metadata.get("namespace"))
+        what = f"ConfigMap {namespace}/{name}"
+        options: dict[str, Any] = {"_preload_content": False, "_request_timeout": self._timeout_s}
+        try:
+            self._core.replace_namespaced_config_map(name, namespace, body, **options)
+            return "replaced"
+        except ApiException as exc:
+            if exc.status != 404:
+                raise self._api_error(exc.status, exc, what=what, resource=None) from exc
+        self._call(
+            lambda: self._core.create_namespaced_config_map(namespace, body, **options),
+            what=what,
+            resource=None,
+        )
+        return "created"
+
     # -- internals -------------------------------------------------------------------------
 
     def _lister(self, resource: Resource, namespace: str | None) -> Callable[..., Any]:

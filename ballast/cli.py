@@ -641,6 +641,12 @@ def _audit_options(command: Any) -> Any:
             help="Compressed layer bytes to read per pass to learn "
             "layer facts (e.g. 2GB, 0 to read none). Default: 2GB.",
         ),
+        click.option(
+            "--configmap",
+            help="Also publish the JSON and Markdown reports in this "
+            "ConfigMap (namespace: --configmap-namespace).",
+        ),
+        click.option("--configmap-namespace", help="Namespace of --configmap. Default: ballast."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -755,17 +761,53 @@ class _NullObserver:
 
 
 def _report_writer(settings: Settings) -> Any:
-    if not settings.auditor.output_dir:
+    """Writes reports after each pass: to the output directory, and/or to a ConfigMap."""
+    conf = settings.auditor
+    if not conf.output_dir and not conf.configmap:
         return None
+    import tempfile
+
     from auditor.reports import write_reports
 
     allowed = ("json", "markdown", "csv", "html")
-    unknown = [f for f in settings.auditor.formats if f not in allowed]
+    unknown = [f for f in conf.formats if f not in allowed]
     if unknown:
         raise ConfigError(f"auditor.formats: unknown {unknown}; use {', '.join(allowed)}")
-    directory = Path(settings.auditor.output_dir)
-    formats: Any = tuple(settings.auditor.formats)
-    return lambda snapshot: write_reports(snapshot, directory, formats=formats)
+    formats: Any = tuple(conf.formats) if conf.output_dir else ("json", "markdown")
+    publish = _configmap_publisher(settings) if conf.configmap else None
+
+    def write(snapshot: Any) -> list[Path]:
+        if conf.output_dir:
+            written: list[Path] = write_reports(snapshot, Path(conf.output_dir), formats=formats)
+            if publish is not None:
+                publish(written)
+            return written
+        with tempfile.TemporaryDirectory(prefix="ballast-report-") as scratch:
+            written = write_reports(snapshot, Path(scratch), formats=formats, previous=None)
+            if publish is not None:
+                publish(written)
+        return []
+
+    return write
+
+
+def _configmap_publisher(settings: Settings) -> Any:
+    from auditor.kube import connect
+    from auditor.reports import configmap_manifest
+
+    conf = settings.auditor
+    api = connect(
+        environ=os.environ, kubeconfig=conf.kubeconfig or None, context=conf.context or None
+    )
+
+    def publish(files: list[Path]) -> None:
+        manifest = configmap_manifest(files, conf.configmap, conf.configmap_namespace)
+        outcome = api.apply_configmap(manifest)
+        logging.getLogger(__name__).info(
+            "reports %s in ConfigMap %s/%s", outcome, conf.configmap_namespace, conf.configmap
+        )
+
+    return publish
 
 
 @cli.command(

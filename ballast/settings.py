@@ -166,6 +166,10 @@ class AuditorSettings:
     """Directory for timestamped reports after every pass; empty writes none."""
     formats: tuple[str, ...] = ("json", "markdown", "csv", "html")
     """Report formats written to ``output_dir``."""
+    configmap: str = ""
+    """Also publish the JSON and Markdown reports in this ConfigMap (needs create/update)."""
+    configmap_namespace: str = "ballast"
+    """Namespace of ``configmap``."""
     max_workers: int = 16
     """Registry lookups in flight during a pass."""
     page_size: int = 500

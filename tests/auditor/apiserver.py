@@ -106,6 +106,8 @@ class ApiServerState:
     forbidden: set[str] = field(default_factory=set)
     token: str | None = None
     requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    configmaps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(namespace, name) → ConfigMap written with POST (create) or PUT (replace)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self, items: list[dict[str, Any]]) -> None:
@@ -208,6 +210,53 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, document)
             return
         self._list(parts, query, accept)
+
+    def _configmap_target(self) -> tuple[str, str | None] | None:
+        parts = [p for p in urlsplit(self.path).path.split("/") if p]
+        if (
+            parts[:3] == ["api", "v1", "namespaces"]
+            and len(parts) in (5, 6)
+            and (parts[4] == "configmaps")
+        ):
+            return parts[3], parts[5] if len(parts) == 6 else None
+        return None
+
+    def _read_json(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        document = json.loads(self.rfile.read(length) or b"{}")
+        return document if isinstance(document, dict) else {}
+
+    def do_POST(self) -> None:
+        """Create a ConfigMap (the only write this server takes): 201, or 409 if it exists."""
+        target = self._configmap_target()
+        body = self._read_json()
+        if target is None or target[1] is not None:
+            self._not_found()
+            return
+        name = str(body.get("metadata", {}).get("name", ""))
+        with self.server_state.lock:
+            self.server_state.requests.append((self.path, {}, "POST"))
+            if (target[0], name) in self.server_state.configmaps:
+                self._reply(409, _status(409, "AlreadyExists", f'configmaps "{name}" exists'))
+                return
+            self.server_state.configmaps[(target[0], name)] = body
+        self._reply(201, body)
+
+    def do_PUT(self) -> None:
+        """Replace a ConfigMap: 200, or 404 when it does not exist yet."""
+        target = self._configmap_target()
+        body = self._read_json()
+        if target is None or target[1] is None:
+            self._not_found()
+            return
+        key = (target[0], target[1])
+        with self.server_state.lock:
+            self.server_state.requests.append((self.path, {}, "PUT"))
+            if key not in self.server_state.configmaps:
+                self._reply(404, _status(404, "NotFound", f'configmaps "{key[1]}" not found'))
+                return
+            self.server_state.configmaps[key] = body
+        self._reply(200, body)
 
     # -- discovery ----------------------------------------------------------------------------
 

@@ -171,3 +171,38 @@ def test_auditor_loop_serves_metrics_and_stops_on_sigterm(
     assert proc.returncode == 0, err.decode()
     lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
     assert any("audit pass" in line["msg"] for line in lines)
+
+
+def test_audit_publishes_reports_in_a_configmap_via_a_local_api_shaped_server(
+    registry: LocalRegistry, unique_repo: str, tmp_path: Path
+) -> None:
+    from tests.auditor.apiserver import local_api_server
+
+    pods, _ = cluster_file(registry, unique_repo, tmp_path / "pods.json")
+    with local_api_server() as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", elsewhere="127.0.0.1:9")
+        args = [
+            "audit",
+            "--pods",
+            str(pods),
+            "--layer-budget",
+            "0",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--configmap",
+            "ballast-report",
+            "--format",
+            "json",
+        ]
+        for _ in range(2):  # created, then replaced
+            result = CliRunner().invoke(cli, args, env=env_for(registry, tmp_path))
+            assert result.exit_code == 0, result.stderr
+        stored = server.state.configmaps[("ballast", "ballast-report")]
+    assert stored["kind"] == "ConfigMap"
+    keys = set(stored["data"])
+    assert any(k.endswith(".json") for k in keys) and any(k.endswith(".md") for k in keys)
+    assert [m for _, _, m in server.state.requests if m in ("PUT", "POST")] == [
+        "PUT",
+        "POST",
+        "PUT",
+    ]
