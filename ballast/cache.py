@@ -231,15 +231,39 @@ def _dumps(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def open_store(spec: str) -> Store:
-    """A Store for a cache spec: ``:memory:``, a file path, or ``sqlite:///path``."""
+def open_store(spec: str, *, local_path: str | None = None) -> Store:
+    """A Store for a cache spec.
+
+    ``:memory:``, a file path or ``sqlite:///path`` open that store alone.
+    ``redis://HOST:PORT/DB``, ``rediss://…`` (TLS) and ``unix:///PATH.sock?db=N``
+    open a :class:`~ballast.redis_store.TieredStore`: the process's own store at
+    ``local_path`` (a SQLite path or ``:memory:``; None keeps it in memory) in
+    front of Redis, which it falls back from when Redis is down. Redis is not
+    contacted here: a replica starts even while Redis is down.
+    """
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        # Imported here so that the CLI and SQLite-only processes never load redis-py.
+        from ballast.redis_store import RedisStore, TieredStore, redact_url
+
+        if local_path is not None and "://" in local_path.removeprefix("sqlite://"):
+            raise CacheError(
+                f"the local cache in front of {spec.split('://')[0]}:// must be a SQLite file "
+                f"path or :memory:, not {redact_url(local_path)!r}"
+            )
+        local = open_store(local_path) if local_path else MemoryStore()
+        try:
+            shared = RedisStore(spec)
+        except CacheError:
+            local.close()
+            raise
+        return TieredStore(local, shared)
     if spec == ":memory:":
         return MemoryStore()
     if spec.startswith("sqlite://"):
         spec = spec.removeprefix("sqlite://")
     if "://" in spec:
         raise CacheError(
-            f"unsupported cache {spec!r}: use a SQLite file path or :memory: "
-            "(redis:// arrives with the shared cache)"
+            f"unsupported cache {spec!r}: use a SQLite file path, :memory:, or a shared "
+            "Redis (redis://HOST:PORT/DB, rediss://… or unix:///PATH.sock)"
         )
     return SQLiteStore(spec)
