@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -163,7 +163,12 @@ def test_a_redis_that_never_answers_costs_one_socket_timeout(
     stalled_address: StalledServer,
 ) -> None:
     store = RedisStore(f"redis://{stalled_address.host}/0", timeout_s=0.1)
-    for action in (lambda: store.get("k"), lambda: store.put("k", b"v"), store.ping):
+    actions: list[Callable[[], object]] = [
+        lambda: store.get("k"),
+        lambda: store.put("k", b"v"),
+        store.ping,
+    ]
+    for action in actions:
         started = time.monotonic()
         with pytest.raises(CacheError, match="Timeout"):
             action()
