@@ -16,6 +16,8 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 
+from auditor.reports.errors import ReportError
+
 __all__ = ["SCHEMA_FILE", "report_problems", "report_schema"]
 
 SCHEMA_FILE: Final = "audit-report.schema.json"
@@ -24,8 +26,19 @@ SCHEMA_FILE: Final = "audit-report.schema.json"
 
 @cache
 def report_schema() -> dict[str, Any]:
-    """The schema document (read once)."""
-    text = resources.files("auditor").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+    """The schema document (read once).
+
+    Raises ReportError when the file is not installed (a wheel built without the
+    package data ``auditor/schema/*.json``).
+    """
+    location = resources.files("auditor").joinpath("schema", SCHEMA_FILE)
+    try:
+        text = location.read_text("utf-8")
+    except OSError as exc:
+        raise ReportError(
+            f"the audit report schema {SCHEMA_FILE} is missing from this installation "
+            f"({exc}): reinstall ballast with its package data (auditor/schema/*.json)"
+        ) from exc
     schema: dict[str, Any] = json.loads(text)
     return schema
 

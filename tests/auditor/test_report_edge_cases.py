@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from auditor.reports import (
     CSV_TABLES,
     InvalidReport,
+    ReportError,
     ReportWriteError,
     configmap_manifest,
     render,
@@ -437,3 +438,19 @@ def test_configmap_keeps_json_whole_and_cuts_markdown_at_a_line_when_too_big(
         configmap_manifest(files, "Audit_Report", "ballast")
     with pytest.raises(ValueError, match="no JSON or Markdown report"):
         configmap_manifest([tmp_path / "x.html"], "audit", "ballast")
+
+
+def test_a_missing_schema_file_says_how_to_repair_the_installation(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from auditor.reports import schema
+
+    schema.report_schema.cache_clear()
+    monkeypatch.setattr(schema.resources, "files", lambda package: tmp_path)
+    try:
+        with pytest.raises(ReportError, match="missing from this installation"):
+            schema.report_schema()
+    finally:
+        monkeypatch.undo()
+        schema.report_schema.cache_clear()
+    assert schema.report_schema()["title"] == "ballast audit report"
