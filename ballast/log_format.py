@@ -18,7 +18,7 @@ CONTEXT_FIELDS = (
     "uid",
     "namespace",
     "kind",
-    "name",
+    "workload",
     "operation",
     "decision",
     "image",

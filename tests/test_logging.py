@@ -45,3 +45,11 @@ def test_debug_logs_of_an_authenticated_lookup_never_contain_the_password(
     assert result.exit_code == 0, result.stderr
     assert password not in result.stderr and password not in result.stdout
     assert any(json.loads(line)["logger"] for line in result.stderr.splitlines() if line)
+
+
+def test_context_fields_never_collide_with_log_record_attributes() -> None:
+    """``extra=`` keys that a LogRecord already has raise KeyError at every log call."""
+    from ballast.log_format import CONTEXT_FIELDS
+
+    reserved = set(logging.LogRecord("x", logging.INFO, "f", 1, "m", (), None).__dict__)
+    assert not reserved & set(CONTEXT_FIELDS)

@@ -181,7 +181,7 @@ class AdmissionReviewer:
                 "uid": admission.uid,
                 "namespace": admission.namespace,
                 "kind": admission.kind,
-                "name": admission.workload.context.display_name,
+                "workload": admission.workload.context.display_name,
                 "operation": admission.operation,
                 "decision": decision_label,
                 "dry_run": admission.dry_run,

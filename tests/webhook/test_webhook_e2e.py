@@ -467,12 +467,6 @@ def test_warn_mode_allows_bloated_image_with_short_warnings(fleet: Fleet, case: 
     assert response["auditAnnotations"]["decision"] == "warn"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: AdmissionReviewer._record (webhook/review.py) logs the decision with "
-    "extra={'name': ...}; 'name' is a LogRecord attribute, so Logger.makeRecord raises "
-    "KeyError on every admission and the webhook fails open: 'internal error, image not judged'",
-)
 def test_decision_log_line_does_not_fail_the_admission(fleet: Fleet) -> None:
     """The webhook logs one JSON line per decision; writing it must not break the decision."""
     response = post(fleet.enforce.client(), review(POD, fleet.bloated.tag_ref, other=""))
