@@ -103,6 +103,10 @@ class CacheSettings:
 
     path: str = ""
     """SQLite file; empty means ``$XDG_CACHE_HOME/ballast/facts.db``; ``:memory:`` keeps nothing."""
+    url: str = ""
+    """Shared cache for several replicas: ``redis://HOST:PORT/DB``, ``rediss://…`` (TLS) or
+    ``unix:///PATH.sock?db=N``. The local store at ``path`` stays in front of it and serves
+    alone while Redis is down. Empty: no shared cache."""
     tag_ttl_s: float = DEFAULT_TAG_TTL_S
     """Seconds a tag → digest answer is trusted before it is revalidated with one HEAD."""
     negative_ttl_s: float = DEFAULT_NEGATIVE_TTL_S

@@ -17,6 +17,7 @@ import pytest
 from ballast import CacheError
 from ballast.cache import FactsCache, MemoryStore, SQLiteStore, TagEntry, open_store
 from ballast.redis_store import RedisStore, TieredStore, redact_url
+from ballast.settings import load_settings
 from tests.support.redis_server import LocalRedis, start_redis
 from tests.support.sockets import StalledServer, refusing_address
 
@@ -215,6 +216,22 @@ def test_open_store_puts_redis_behind_the_local_sqlite_file(
         other = open_store(url)  # no connection is made when opening
         assert isinstance(other, TieredStore)
         other.close()
+
+
+def test_cache_settings_name_the_shared_redis_and_the_local_file_in_front_of_it(
+    redis_server: LocalRedis, tmp_path: Path
+) -> None:
+    """The wiring for the front ends: ``cache.url`` shared, ``cache.path`` local."""
+    environ = {
+        "BALLAST_CACHE__URL": redis_server.url(),
+        "BALLAST_CACHE_PATH": str(tmp_path / "facts.db"),
+    }
+    cache = load_settings(environ).cache
+    assert cache.url == redis_server.url()
+    opened = open_store(cache.url, local_path=cache.resolved_path(environ))
+    assert isinstance(opened, TieredStore) and isinstance(opened.local, SQLiteStore)
+    assert opened.local.path == str(tmp_path / "facts.db")
+    opened.close()
 
 
 def test_open_store_refuses_a_url_as_the_local_store(redis_server: LocalRedis) -> None:
