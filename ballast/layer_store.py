@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 LayerProgress = Callable[[int, LayerFacts], None]
 _KEY = "layer:"
+_MISSING_TTL_S = 10.0
+"""How long "not all layers are stored" is trusted before the store is asked again."""
+_MISSING_KEPT = 10_000
 
 
 class LayerStore:
@@ -55,6 +59,7 @@ class LayerStore:
         self._reports: OrderedDict[str, ImageLayerReport] = OrderedDict()
         self._reports_kept = reports_kept
         self._inflight: dict[str, Future[LayerFacts]] = {}
+        self._missing: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def cached_layer(self, digest: str) -> LayerFacts | None:
@@ -74,13 +79,20 @@ class LayerStore:
 
     def cached_report(self, facts: ImageFacts) -> ImageLayerReport | None:
         """The image's layer report if every layer is stored; never touches the network."""
+        now = time.monotonic()
         with self._lock:
             report = self._reports.get(facts.digest)
             if report is not None:
                 self._reports.move_to_end(facts.digest)
                 return report
+            if self._missing.get(facts.digest, 0.0) > now:
+                return None  # asked a moment ago: no store round trips on the hot path
         layers = [self.cached_layer(layer.digest) for layer in facts.layers]
         if any(layer is None for layer in layers):
+            with self._lock:
+                if len(self._missing) > _MISSING_KEPT:
+                    self._missing.clear()
+                self._missing[facts.digest] = now + _MISSING_TTL_S
             return None
         return self._remember(facts, [layer for layer in layers if layer is not None])
 
@@ -128,6 +140,7 @@ class LayerStore:
     def _remember(self, facts: ImageFacts, layers: Sequence[LayerFacts]) -> ImageLayerReport:
         report = combine(layers, [layer.created_by for layer in facts.layers])
         with self._lock:
+            self._missing.pop(facts.digest, None)
             self._reports[facts.digest] = report
             while len(self._reports) > self._reports_kept:
                 self._reports.popitem(last=False)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from ballast._errors import BallastError
 from ballast.facts import ImageFacts, ResolvedImage
 from ballast.policy import (
+    EXCEPTION_ANNOTATION,
     Context,
     Decision,
     ImageVerdict,
@@ -36,6 +40,52 @@ from webhook.metrics import WebhookMetrics
 logger = logging.getLogger(__name__)
 
 LayerReports = Callable[[ImageFacts], LayerReportView | None]
+_VERDICTS_KEPT = 4096
+
+
+_V = TypeVar("_V")
+
+
+class PolicyMemo(Generic[_V]):
+    """A bounded LRU of results computed under one policy; a new policy empties it."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[object, ...], _V] = OrderedDict()
+        self._policy: Policy | None = None
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, policy: Policy, key: tuple[object, ...]) -> _V | None:
+        with self._lock:
+            if self._policy is not policy:
+                self._items.clear()
+                self._policy = policy
+                return None
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, policy: Policy, key: tuple[object, ...], value: _V) -> None:
+        with self._lock:
+            if self._policy is policy:
+                self._items[key] = value
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+
+
+def _context_key(context: Context) -> tuple[object, ...]:
+    """Everything evaluate() reads from a context (the exception annotation, not others)."""
+    return (
+        context.today,
+        context.namespace,
+        tuple(sorted(context.namespace_labels.items())),
+        tuple(sorted(context.pod_labels.items())),
+        context.annotations.get(EXCEPTION_ANNOTATION),
+        context.kind,
+        context.name,
+        context.operation,
+    )
 
 
 class AdmissionReviewer:
@@ -61,6 +111,8 @@ class AdmissionReviewer:
         self._margin_s = margin_s
         self._cache_ready = cache_ready
         self._today = today
+        self._verdicts: PolicyMemo[ImageVerdict] = PolicyMemo(_VERDICTS_KEPT)
+        self._answers: PolicyMemo[tuple[Decision, dict[str, Any]]] = PolicyMemo(_VERDICTS_KEPT)
 
     def readiness(self) -> str | None:
         return self._cache_ready()
@@ -85,23 +137,45 @@ class AdmissionReviewer:
             started=started,
         )
         outcomes = self._fetcher.fetch(images, budget_s=budget_s)
-        verdicts = [self._judge(image, outcomes[image], context, policy) for image in images]
-        decision = decide(verdicts, workload=context.workload)
+        # Replicas, retries and rollouts ask the same question over and over: when
+        # every image has facts, the whole answer (all but the uid) is remembered.
+        key = self._answer_key(context, images, outcomes)
+        remembered = self._answers.get(policy, key) if key is not None else None
+        if remembered is None:
+            verdicts = [self._judge(image, outcomes[image], context, policy) for image in images]
+            decision = decide(verdicts, workload=context.workload)
+            remembered = (decision, self._answer(decision))
+            if key is not None:
+                self._answers.put(policy, key, remembered)
+        else:
+            self._metrics.cache_lookups.labels(result="hit").inc(len(images))
+        decision, answer = remembered
         self._record(admission, decision.verdict.value, started, decision=decision)
-        annotations = _audit_annotations(decision)
-        warnings = warnings_for(decision)
+        return build_response(admission.uid, **answer)
+
+    def _answer(self, decision: Decision) -> dict[str, Any]:
+        """What build_response needs besides the uid."""
+        answer: dict[str, Any] = {
+            "allowed": decision.verdict is not Verdict.DENY,
+            "warnings": warnings_for(decision),
+            "audit_annotations": _audit_annotations(decision),
+        }
         if decision.verdict is Verdict.DENY:
-            return build_response(
-                admission.uid,
-                allowed=False,
-                message=deny_message(decision),
-                code=403,
-                warnings=warnings,
-                audit_annotations=annotations,
-            )
-        return build_response(
-            admission.uid, allowed=True, warnings=warnings, audit_annotations=annotations
-        )
+            answer.update(message=deny_message(decision), code=403)
+        return answer
+
+    def _answer_key(
+        self, context: Context, images: list[str], outcomes: Mapping[str, object]
+    ) -> tuple[object, ...] | None:
+        parts: list[object] = [_context_key(context)]
+        for image in images:
+            outcome = outcomes[image]
+            if not isinstance(outcome, ResolvedImage):
+                return None  # the failure mode's answer must not outlive the failure
+            for facts in outcome.platforms:
+                report = self._layer_reports(facts)
+                parts.append((image, facts.digest, id(report) if report is not None else 0))
+        return tuple(parts)
 
     def _context(self, admission: AdmissionRequest) -> Context:
         ctx = admission.workload.context
@@ -151,12 +225,27 @@ class AdmissionReviewer:
                 unavailable_reason=_short_reason(outcome),
             )
         self._metrics.cache_lookups.labels(result="hit").inc()
-        verdicts = [
-            evaluate(facts, self._layer_reports(facts), image=image, context=context, policy=policy)
-            for facts in outcome.platforms
-        ]
+        verdicts = [self._evaluate(facts, image, context, policy) for facts in outcome.platforms]
         # Several platforms (registry.platforms): the worst of them decides.
         return max(verdicts, key=lambda v: v.verdict.rank)
+
+    def _evaluate(
+        self, facts: ImageFacts, image: str, context: Context, policy: Policy
+    ) -> ImageVerdict:
+        """evaluate(), remembered: the same image in the same context gets the same verdict.
+
+        A Deployment's replicas, the ReplicaSet's retries and every pod of a
+        rollout ask the same question; evaluation is most of an admission's
+        CPU. The key holds everything evaluate reads from facts and context.
+        """
+        report = self._layer_reports(facts)
+        key = (image, facts.digest, id(report) if report is not None else 0, _context_key(context))
+        hit = self._verdicts.get(policy, key)
+        if hit is not None:
+            return hit
+        verdict = evaluate(facts, report, image=image, context=context, policy=policy)
+        self._verdicts.put(policy, key, verdict)
+        return verdict
 
     def _record(
         self,
