@@ -42,7 +42,11 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 DEFAULT_KEY_PREFIX = "ballast:v1:"
 """Prepended to every key; the version changes when the stored encoding does."""
 DEFAULT_CONNECT_TIMEOUT_S = 0.1
-DEFAULT_TIMEOUT_S = 0.1
+"""Seconds to open a connection (refused is immediate; this bounds a host that drops SYNs)."""
+DEFAULT_TIMEOUT_S = 0.2
+"""Seconds per read, and per wait for a pooled connection. A loopback GET takes ~0.05 ms,
+but a busy Redis (a fork for BGSAVE, a big value) stalls for tens of ms: 0.2 s keeps those
+from being taken for outages while bounding what one admission can lose to Redis."""
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_BACKOFF_S = 2.0
 DEFAULT_REPLAY_KEYS = 1024

@@ -325,7 +325,7 @@ def test_a_redis_that_accepts_and_never_answers_costs_one_timeout_per_outage(
                     assert_denied_for_size(answer, image)
                     latencies.append(elapsed)
             window_s = time.monotonic() - started + 1.0  # + start-up (readyz probes Redis too)
-            # The first lookups of each worker wait one socket timeout (100 ms); after that
+            # The first lookups of each worker wait one socket timeout (200 ms); after that
             # the workers skip Redis, and only their background probe tries it, once per
             # backoff window.
             assert max(latencies) < 1.5, latencies
