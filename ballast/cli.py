@@ -240,26 +240,12 @@ def inspect(
         services = context.services(settings)
     except BallastError as exc:
         fail(exc)
-    remote = [text for text in images if not text.startswith(_ARCHIVE_PREFIXES)]
-    with _progress(len(remote)):
-        resolved = dict(zip(remote, services.lookup.resolve_many(remote), strict=True))
     documents: list[dict[str, Any]] = []
     first_error: BaseException | None = None
-    for text in images:
-        try:
-            if text.startswith(_ARCHIVE_PREFIXES):
-                views = [_archive_view(services, text, platforms)]
-            else:
-                result = resolved[text]
-                if isinstance(result, Exception):
-                    raise result
-                views = [
-                    (result, facts, _deep_report(services, result, facts) if deep else None)
-                    for facts in result.platforms
-                ]
-        except BallastError as exc:
-            click.echo(f"error: {exc}", err=True)
-            first_error = first_error or exc
+    for _, views in _image_views(services, images, platforms=platforms, deep=deep):
+        if isinstance(views, BallastError):
+            click.echo(f"error: {views}", err=True)
+            first_error = first_error or views
             continue
         for image, facts, report in views:
             findings = inspection_findings(image.reference, facts, report)
@@ -275,6 +261,38 @@ def inspect(
         click.echo(json.dumps(payload, indent=2))
     if first_error is not None:
         sys.exit(exit_code_for(first_error))
+
+
+_View = tuple[ResolvedImage, ImageFacts, Any]
+
+
+def _image_views(
+    services: Services, images: Sequence[str], *, platforms: Sequence[str], deep: bool
+) -> Iterator[tuple[str, list[_View] | BallastError]]:
+    """Each IMAGE argument with its (image, facts, layer report) per platform, or its error.
+
+    Registry references are resolved together first (concurrently, with a progress
+    spinner); archives and layers are read as each image comes up.
+    """
+    remote = [text for text in images if not text.startswith(_ARCHIVE_PREFIXES)]
+    with _progress(len(remote)):
+        resolved = dict(zip(remote, services.lookup.resolve_many(remote), strict=True))
+    for text in images:
+        try:
+            if text.startswith(_ARCHIVE_PREFIXES):
+                yield text, [_archive_view(services, text, platforms)]
+                continue
+            result = resolved[text]
+            if isinstance(result, Exception):
+                raise result  # a BallastError is reported below; anything else is a bug
+            views: list[_View] = [
+                (result, facts, _deep_report(services, result, facts) if deep else None)
+                for facts in result.platforms
+            ]
+        except BallastError as exc:
+            yield text, exc
+            continue
+        yield text, views
 
 
 def _needs_layers(rule_id: str) -> bool:
@@ -476,26 +494,12 @@ def check(
         sys.exit(2)
     if deep is None:
         deep = any(_needs_layers(rule.id) for rule in chosen.rules)
-    remote = [text for text in images if not text.startswith(_ARCHIVE_PREFIXES)]
-    with _progress(len(remote)):
-        resolved = dict(zip(remote, services.lookup.resolve_many(remote), strict=True))
     policy_context = PolicyContext(today=dt.datetime.now(dt.UTC).date())
     verdicts = []
     errors = 0
-    for text in images:
-        try:
-            if text.startswith(_ARCHIVE_PREFIXES):
-                views = [_archive_view(services, text, platforms)]
-            else:
-                result = resolved[text]
-                if isinstance(result, Exception):
-                    raise result
-                views = [
-                    (result, facts, _deep_report(services, result, facts) if deep else None)
-                    for facts in result.platforms
-                ]
-        except BallastError as exc:
-            click.echo(f"error: {exc}", err=True)
+    for text, views in _image_views(services, images, platforms=platforms, deep=deep):
+        if isinstance(views, BallastError):
+            click.echo(f"error: {views}", err=True)
             errors += 1
             continue
         per_platform = [
