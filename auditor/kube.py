@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from auditor.errors import ClusterError, KubeConfigError
-from auditor.json_values import describe, is_array, is_object
+from ballast.json_values import describe, is_array, is_object
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -179,7 +179,7 @@ class KubeApi:
         if not is_array(items):
             raise ClusterError(
                 f"{self.server} answered the list of {where} with items that are "
-                f"{describe(items)}; is this a Kubernetes API server?",
+                f"{describe(items, quote_strings=True)}; is this a Kubernetes API server?",
                 source=self.description,
                 server=self.server,
             )
@@ -188,7 +188,7 @@ class KubeApi:
         token = metadata.get("continue")
         version = metadata.get("resourceVersion")
         return Page(
-            items=items,
+            items=list(items),
             continue_token=token if isinstance(token, str) and token else None,
             resource_version=version if isinstance(version, str) else "",
         )
@@ -308,7 +308,8 @@ class KubeApi:
             ) from exc
         if not is_object(document):
             raise ClusterError(
-                f"{self.description} answered {what} with {describe(document)}, not an object",
+                f"{self.description} answered {what} with "
+                f"{describe(document, quote_strings=True)}, not an object",
                 source=self.description,
                 server=self.server,
             )

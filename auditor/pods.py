@@ -37,8 +37,8 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from auditor.errors import PodListError
-from auditor.json_values import describe, is_array, is_object, shorten, text_or_empty
 from ballast._errors import InvalidReference
+from ballast.json_values import describe, is_array, is_object, shorten, text_or_empty
 from ballast.reference import Reference, is_digest, parse_reference
 
 __all__ = [
@@ -327,7 +327,7 @@ def parse_pod_list(document: object, *, source: str = "the document") -> PodList
     """
     notes = Notes()
     if not is_object(document):
-        found = describe(document)
+        found = describe(document, quote_strings=True)
         raise PodListError(
             f"{source} is {found}, not a pod list: expected the output of "
             "'kubectl get pods -A -o json' (an object with kind List and items)",
@@ -349,7 +349,7 @@ def parse_pod_list(document: object, *, source: str = "the document") -> PodList
         )
     items = document.get("items")
     if not is_array(items):
-        found = f"a {kind or 'document'} whose items are {describe(items)}"
+        found = f"a {kind or 'document'} whose items are {describe(items, quote_strings=True)}"
         raise PodListError(
             f"{source} is {found}; expected a list of pods in items", source=source, found=found
         )
@@ -365,7 +365,7 @@ def parse_items(items: Iterable[object], *, source: str, notes: Notes | None = N
     for index, item in enumerate(items):
         where = f"{source} items[{index}]"
         if not is_object(item):
-            notes.add(f"{where} is {describe(item)}, not an object; skipped")
+            notes.add(f"{where} is {describe(item, quote_strings=True)}, not an object; skipped")
             skipped += 1
             continue
         kind = item.get("kind")
@@ -377,7 +377,7 @@ def parse_items(items: Iterable[object], *, source: str, notes: Notes | None = N
                 pods.append(pod)
             continue
         if not isinstance(kind, str) or not kind:
-            notes.add(f"{where} has kind {describe(kind)}; skipped")
+            notes.add(f"{where} has kind {describe(kind, quote_strings=True)}; skipped")
             skipped += 1
             continue
         obj = parse_object(item, kind=kind, where=where, notes=notes)
@@ -407,11 +407,11 @@ def parse_pod(item: Mapping[str, Any], *, where: str, notes: Notes) -> Pod | Non
     """One pod item, or ``None`` (with a note) when it cannot be read."""
     metadata = item.get("metadata")
     if not is_object(metadata):
-        notes.add(f"{where}: metadata is {describe(metadata)}; skipped")
+        notes.add(f"{where}: metadata is {describe(metadata, quote_strings=True)}; skipped")
         return None
     name = metadata.get("name")
     if not isinstance(name, str) or not name:
-        notes.add(f"{where}: metadata.name is {describe(name)}; skipped")
+        notes.add(f"{where}: metadata.name is {describe(name, quote_strings=True)}; skipped")
         return None
     namespace = metadata.get("namespace")
     where = f"pod {namespace}/{name}" if isinstance(namespace, str) and namespace else where
@@ -420,11 +420,11 @@ def parse_pod(item: Mapping[str, Any], *, where: str, notes: Notes) -> Pod | Non
         namespace = "default"
     spec = item.get("spec")
     if not is_object(spec):
-        notes.add(f"{where}: spec is {describe(spec)}; skipped")
+        notes.add(f"{where}: spec is {describe(spec, quote_strings=True)}; skipped")
         return None
     status = item.get("status")
     if status is not None and not is_object(status):
-        notes.add(f"{where}: status is {describe(status)}; spec images used")
+        notes.add(f"{where}: status is {describe(status, quote_strings=True)}; spec images used")
     status_map: Mapping[str, Any] = status if is_object(status) else {}
     labels = _string_map(metadata.get("labels"), where=f"{where} metadata.labels", notes=notes)
     annotations = _string_map(
@@ -440,20 +440,25 @@ def parse_pod(item: Mapping[str, Any], *, where: str, notes: Notes) -> Pod | Non
             continue
         list_path = f"{where} spec.{container_type.spec_field}"
         if not is_array(entries):
-            notes.add(f"{list_path} is {describe(entries)}; ignored")
+            notes.add(f"{list_path} is {describe(entries, quote_strings=True)}; ignored")
             continue
         image_ids = _image_ids(status_map.get(container_type.status_field))
         for index, entry in enumerate(entries):
             if not is_object(entry):
-                notes.add(f"{list_path}[{index}] is {describe(entry)}; skipped")
+                notes.add(f"{list_path}[{index}] is {describe(entry, quote_strings=True)}; skipped")
                 continue
             container_name = entry.get("name")
             if not isinstance(container_name, str) or not container_name:
-                notes.add(f"{list_path}[{index}].name is {describe(container_name)}; skipped")
+                notes.add(
+                    f"{list_path}[{index}].name is "
+                    f"{describe(container_name, quote_strings=True)}; skipped"
+                )
                 continue
             spec_image = entry.get("image")
             if spec_image is not None and not isinstance(spec_image, str):
-                notes.add(f"{list_path}[{index}].image is {describe(spec_image)}")
+                notes.add(
+                    f"{list_path}[{index}].image is {describe(spec_image, quote_strings=True)}"
+                )
             spec_text = spec_image if isinstance(spec_image, str) else ""
             image_id = image_ids.get(container_name)
             containers.append(
@@ -494,11 +499,15 @@ def parse_object(
     """A non-pod item as :class:`KubeObject` (metadata only), or ``None`` with a note."""
     metadata = item.get("metadata")
     if not is_object(metadata):
-        notes.add(f"{where} ({kind}): metadata is {describe(metadata)}; skipped")
+        notes.add(
+            f"{where} ({kind}): metadata is {describe(metadata, quote_strings=True)}; skipped"
+        )
         return None
     name = metadata.get("name")
     if not isinstance(name, str) or not name:
-        notes.add(f"{where} ({kind}): metadata.name is {describe(name)}; skipped")
+        notes.add(
+            f"{where} ({kind}): metadata.name is {describe(name, quote_strings=True)}; skipped"
+        )
         return None
     where = f"{kind} {name}"
     return KubeObject(
@@ -532,7 +541,7 @@ def _string_map(value: object, *, where: str, notes: Notes) -> Mapping[str, str]
     if value is None:
         return _EMPTY
     if not is_object(value):
-        notes.add(f"{where} is {describe(value)}; ignored")
+        notes.add(f"{where} is {describe(value, quote_strings=True)}; ignored")
         return _EMPTY
     result = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
     if len(result) != len(value):
@@ -544,7 +553,9 @@ def _owners(value: object, *, where: str, notes: Notes) -> tuple[OwnerReference,
     if value is None:
         return ()
     if not is_array(value):
-        notes.add(f"{where}: metadata.ownerReferences is {describe(value)}; ignored")
+        notes.add(
+            f"{where}: metadata.ownerReferences is {describe(value, quote_strings=True)}; ignored"
+        )
         return ()
     owners: list[OwnerReference] = []
     for index, entry in enumerate(value):

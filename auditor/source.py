@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import IO, Final, Protocol, TypeVar
 
 from auditor.errors import ClusterError, PodListError
-from auditor.json_values import is_object
 from auditor.kube import (
     NAMESPACES,
     OWNER_RESOURCES,
@@ -43,6 +42,7 @@ from auditor.kube import (
     connect,
 )
 from auditor.pods import KubeObject, Notes, Pod, PodList, parse_items, parse_object, parse_pod_list
+from ballast.json_values import is_object
 
 __all__ = [
     "DEFAULT_MAX_RESTARTS",

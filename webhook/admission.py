@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal, NotRequired, TypedDict
 
-from webhook.json_values import MISSING, as_text, describe, is_object, shorten
+from ballast.json_values import MISSING, as_text, describe, is_object, shorten
 from webhook.workloads import KubeObject, ObjectKind, Workload, extract_workload
 
 __all__ = [

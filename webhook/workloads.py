@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-from webhook.json_values import MISSING, as_text, describe, is_array, is_object, shorten
+from ballast.json_values import MISSING, as_text, describe, is_array, is_object, shorten
 
 __all__ = [
     "EXCEPTION_ANNOTATION",

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from auditor.json_values import describe, is_array, is_object, text_or_empty
 from auditor.model import SCHEMA_VERSION
 from auditor.reports.changes import (
     SUMMARY_KEYS,
@@ -39,6 +38,7 @@ from auditor.reports.changes import (
 )
 from auditor.reports.names import image_name, repository_of
 from auditor.snapshot_json import DOCUMENT_KIND
+from ballast.json_values import describe, is_array, is_object, text_or_empty
 
 __all__ = ["diff_reports", "unavailable_changes"]
 
@@ -61,14 +61,14 @@ def diff_reports(
     label = previous_name or "the previous report"
     if not is_object(previous):
         return unavailable_changes(
-            f"{label} is not an audit report (found {describe(previous)}); "
+            f"{label} is not an audit report (found {describe(previous, quote_strings=True)}); "
             "changes since then are not shown",
             previous_name=previous_name,
         )
     kind = previous.get("kind")
     if kind is not None and kind != DOCUMENT_KIND:
         return unavailable_changes(
-            f"{label} is not a ballast audit report (kind {describe(kind)}, "
+            f"{label} is not a ballast audit report (kind {describe(kind, quote_strings=True)}, "
             f"expected {DOCUMENT_KIND!r}); changes since then are not shown",
             previous_name=previous_name,
         )

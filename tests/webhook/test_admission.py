@@ -633,7 +633,7 @@ class Block:
         if name.split('.')[0] in {'flask', 'werkzeug', 'kubernetes', 'auditor'}:
             raise ImportError('webhook wire format must not import ' + name)
 sys.meta_path.insert(0, Block())
-import webhook.admission, webhook.workloads, webhook.json_values
+import webhook.admission, webhook.workloads, ballast.json_values
 print('ok')
 """
 

@@ -1,13 +1,14 @@
-"""Readers for untrusted JSON values, shared by ``admission.py`` and ``workloads.py``.
+"""Readers for untrusted, already-decoded JSON values: AdmissionReviews, pod lists, reports.
 
-This module owns three small things every reader of an AdmissionReview needs:
+Shared by the webhook's request parsing and the auditor's pod-list and report
+readers (any value may have any JSON type; nothing here raises). Owns the
+small things every such reader needs:
 the :data:`MISSING` sentinel (a key that is absent is not the same as a key
 that is ``null``), :func:`describe` (what a value is, in words, for error
 messages) and :func:`as_text` (a ``str`` that can always be encoded as UTF-8).
 
 It is pure and must not import Flask, the Kubernetes client or anything that
-does I/O: the webhook's HTTP adapter (``webhook/app.py``) is the only place
-that knows about HTTP.
+does I/O.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Final, TypeGuard
+from typing import Any, Final, TypeGuard
 
-__all__ = ["MISSING", "Missing", "as_text", "describe", "is_array", "is_object", "shorten"]
+__all__ = [
+    "MISSING",
+    "Missing",
+    "as_text",
+    "describe",
+    "is_array",
+    "is_object",
+    "shorten",
+    "text_or_empty",
+]
 
 
 class Missing(enum.Enum):
@@ -41,7 +51,7 @@ MISSING: Final = Missing.MISSING
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 
 
-def is_object(value: object) -> TypeGuard[Mapping[str, object]]:
+def is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     """True for a decoded JSON object (any Mapping; assumes string keys, as JSON has).
 
     The exact types json produces are checked first: ``isinstance(x, Mapping)``
@@ -51,7 +61,7 @@ def is_object(value: object) -> TypeGuard[Mapping[str, object]]:
     return kind is MappingProxyType or kind is dict or isinstance(value, Mapping)
 
 
-def is_array(value: object) -> TypeGuard[Sequence[object]]:
+def is_array(value: object) -> TypeGuard[Sequence[Any]]:
     """True for a decoded JSON array (a list, or a tuple from a caller)."""
     kind = type(value)
     return kind is list or kind is tuple
@@ -80,8 +90,17 @@ def shorten(value: str, *, limit: int = 80) -> str:
     return repr(text)
 
 
-def describe(value: object) -> str:
-    """Name the JSON type of ``value`` for a message: "null", "a string", ..."""
+def text_or_empty(value: object) -> str:
+    """The string, or ``""`` for anything that is not a string."""
+    return value if isinstance(value, str) else ""
+
+
+def describe(value: object, *, quote_strings: bool = False) -> str:
+    """Name the JSON type of ``value`` for a message: "null", "a string", ...
+
+    ``quote_strings`` shows a (shortened) string's value, for notes about
+    files a person wrote; request errors name only the type.
+    """
     if value is MISSING:
         return "missing"
     if value is None:
@@ -91,7 +110,9 @@ def describe(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
-        return "an empty string" if value == "" else "a string"
+        if value == "":
+            return "an empty string"
+        return f"the string {shorten(value, limit=40)}" if quote_strings else "a string"
     if is_object(value):
         return "an object"
     if is_array(value):
