@@ -90,7 +90,8 @@ class Context:
             "auditor": dict(self.auditor_overrides or {}),
         }
         if self.cache:
-            overrides["cache"]["path"] = self.cache
+            shared = self.cache.startswith(("redis://", "rediss://", "unix://"))
+            overrides["cache"]["url" if shared else "path"] = self.cache
         if self.auth_file:
             overrides["registry"]["auth_file"] = self.auth_file
         if self.insecure:

@@ -57,7 +57,10 @@ def open_services(
         credentials.add_docker_config_file(home_config)
     client = RegistryClient(settings.registry, credentials=credentials, observer=observer)
     cache = FactsCache(
-        open_store(settings.cache.resolved_path(environ)),
+        open_store(
+            settings.cache.url or settings.cache.resolved_path(environ),
+            local_path=settings.cache.resolved_path(environ),
+        ),
         lru_entries=settings.cache.lru_entries,
     )
     lookup = FactsLookup(

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from ballast._errors import CacheError
 from ballast.policy import PolicySource
+from ballast.redis_store import TieredStore
 from ballast.services import open_services
 from ballast.settings import Settings
 from webhook.app import create_app
@@ -31,6 +32,9 @@ def build_app(settings: Settings, environ: Mapping[str, str]) -> Flask:
     """The webhook app with its own services; raises BallastError for bad configuration."""
     metrics = WebhookMetrics(CollectorRegistry(auto_describe=True))
     services = open_services(settings, environ, observer=metrics.observe_registry)
+    if isinstance(services.cache.store, TieredStore):
+        services.cache.store.observer = metrics.observe_shared_cache
+        metrics.shared_cache_up.set(1)
     policy = PolicySource(settings.webhook.policy or None)
     fetcher = DeadlineFetcher(services.lookup, max_workers=settings.webhook.fetch_workers)
 

@@ -15,6 +15,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -73,6 +74,25 @@ class WebhookMetrics:
             ["status"],
             registry=registry,
         )
+
+        self.shared_cache_outages = Counter(
+            "ballast_shared_cache_outages",
+            "Times the shared cache (Redis) became unreachable; each process fell back to its "
+            "local cache until it returned.",
+            registry=registry,
+        )
+        self.shared_cache_up = Gauge(
+            "ballast_shared_cache_up",
+            "1 while every worker reaches the shared cache (Redis), 0 when one does not.",
+            multiprocess_mode="min",
+            registry=registry,
+        )
+
+    def observe_shared_cache(self, up: bool) -> None:
+        """TieredStore's observer: called on each outage and recovery."""
+        if not up:
+            self.shared_cache_outages.inc()
+        self.shared_cache_up.set(1 if up else 0)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition for /metrics: all workers' samples when multiprocess."""

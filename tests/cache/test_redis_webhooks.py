@@ -272,6 +272,10 @@ def test_replicas_keep_answering_while_redis_is_down_and_share_again_when_it_ret
     for server in (fleet.a, fleet.b):
         # Logged once per outage by each worker that noticed it, never per request.
         assert 1 <= cache_log(server, "unreachable") - outages_before[server.name] <= WORKERS
+        with server.client(cafiles=(server.cert,)) as client:
+            metrics = client.get("/metrics").text
+        assert "ballast_shared_cache_up 0.0" in metrics
+        assert "ballast_shared_cache_outages_total" in metrics
 
     fleet.redis.start()  # empty: Redis keeps nothing across the crash
     fleet.registry.reset_counts()
