@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_sdkpy
+import kubernetes_validate
 import pytest
 import yaml
 from cryptography import x509
@@ -267,3 +268,50 @@ def test_registry_settings_reach_every_ballast_container() -> None:
         assert container["image"] == "ghcr.io/ballast-dev/ballast@sha256:" + "ab" * 32
         volumes = {v["name"]: v for v in template["spec"]["volumes"]}
         assert volumes["registry-auth"]["secret"]["secretName"] == "pull-creds"
+
+
+EVERY_OPTION: dict[str, Any] = {
+    "fullnameOverride": "image-police",
+    "commonLabels": {"team": "platform"},
+    "imagePullSecrets": [{"name": "ghcr"}],
+    "registry": {"authSecret": "pull-creds", "platforms": ["all"]},
+    "webhook": {
+        "podLabels": {"tier": "admission"},
+        "podAnnotations": {"note": "x"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "priorityClassName": "system-cluster-critical",
+        "extraEnv": [{"name": "BALLAST_WEBHOOK__MARGIN_S", "value": "0.7"}],
+        "affinity": {"nodeAffinity": {}},
+        "excludeNamespaces": ["kube-system", "monitoring"],
+        "imagePullSecretsLookup": True,
+    },
+    "auditor": {
+        "namespaces": ["shop", "ml"],
+        "podAnnotations": {"note": "x"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists"}],
+        "affinity": {"nodeAffinity": {}},
+        "extraEnv": [{"name": "BALLAST_AUDITOR__MAX_WORKERS", "value": "4"}],
+    },
+    "reports": {"nodeSelector": {"disk": "ssd"}, "persistence": {"storageClassName": "fast"}},
+    "metrics": {
+        "serviceMonitor": {"labels": {"release": "kube-prometheus-stack"}},
+        "grafanaDashboard": {"annotations": {"grafana_folder": "ballast"}},
+    },
+    "policy": {"existingConfigMap": "team-policy"},
+}
+
+
+@pytest.mark.parametrize("version", [SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[-1]])
+def test_every_option_renders_valid_objects(version: str) -> None:
+    rendering = render_chart(EVERY_OPTION, kube_version=version)
+    assert all(d["metadata"]["name"].startswith("image-police") for d in rendering.documents)
+    assert not [d for d in rendering.documents if d["metadata"]["name"].endswith("-policy")]
+    for document in rendering.documents:
+        assert document["metadata"]["labels"]["team"] == "platform"
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            continue  # custom resources: see test_manifests
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{key(document)}: {error.message} at {list(error.path)}")
