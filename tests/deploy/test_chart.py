@@ -315,3 +315,31 @@ def test_every_option_renders_valid_objects(version: str) -> None:
             continue  # custom resources: see test_manifests
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{key(document)}: {error.message} at {list(error.path)}")
+
+
+def _env_of_every_container(rendering: Rendering) -> list[dict[str, Any]]:
+    found = []
+    for workload in rendering.documents:
+        if workload["kind"] not in ("Deployment", "CronJob"):
+            continue
+        spec = workload["spec"]
+        template = (
+            spec["jobTemplate"]["spec"]["template"] if "jobTemplate" in spec else spec["template"]
+        )
+        for container in template["spec"]["containers"]:
+            found.append({e["name"]: e for e in container["env"]})
+    assert len(found) == 3
+    return found
+
+
+def test_a_shared_redis_reaches_every_container() -> None:
+    plain = render_chart({"cache": {"url": "redis://redis.ballast:6379/0"}})
+    for env in _env_of_every_container(plain):
+        assert env["BALLAST_CACHE__URL"]["value"] == "redis://redis.ballast:6379/0"
+    secret = render_chart({"cache": {"urlSecret": {"name": "redis", "key": "url"}}})
+    for env in _env_of_every_container(secret):
+        assert env["BALLAST_CACHE__URL"]["valueFrom"] == {
+            "secretKeyRef": {"name": "redis", "key": "url"}
+        }
+    with pytest.raises(helm_sdkpy.HelmError, match="url"):
+        render_chart({"cache": {"url": "memcached://x"}})

@@ -65,6 +65,16 @@ app.kubernetes.io/component: {{ .component }}
   value: /var/cache/ballast/facts.db
 - name: BALLAST_CACHE__TAG_TTL_S
   value: {{ .Values.cache.tagTtlSeconds | quote }}
+{{- if .Values.cache.urlSecret.name }}
+- name: BALLAST_CACHE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.cache.urlSecret.name }}
+      key: {{ .Values.cache.urlSecret.key }}
+{{- else if .Values.cache.url }}
+- name: BALLAST_CACHE__URL
+  value: {{ .Values.cache.url | quote }}
+{{- end }}
 {{- with .Values.registry.platforms }}
 - name: BALLAST_PLATFORM
   value: {{ join "," . | quote }}
