@@ -46,7 +46,7 @@ from auditor.model import (
 from auditor.owners import Attribution, OwnerIndex, WorkloadId, attribute
 from auditor.pods import Pod, PodList, RunningContainer
 from auditor.source import PodSource
-from ballast._errors import RegistryError
+from ballast._errors import BallastError, RegistryError
 from ballast.facts import ImageFacts, ResolvedImage
 from ballast.policy import (
     EXCEPTION_ANNOTATION,
@@ -62,7 +62,7 @@ from ballast.policy import (
     evaluate,
     parse_exceptions,
 )
-from ballast.reference import Reference
+from ballast.reference import Reference, parse_reference
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -267,8 +267,40 @@ def _resolve(
     max_workers: int,
     platforms: Sequence[str] | None,
 ) -> None:
-    """Resolve each group's first reference; retry failures with the next one, if any."""
+    """Resolve each group's first reference; retry failures with the next one, if any.
+
+    Groups named by digest whose repository is also named by tag elsewhere wait
+    for a second round: the tag's lookup caches the facts, so the digest is then
+    a cache hit instead of a second fetch of the same manifest and config.
+    """
     pending = [g for g in groups.values() if g.candidates]
+    tagged = {_name(next(iter(g.candidates))) for g in pending if not _is_pinned(g)}
+    later = [g for g in pending if _is_pinned(g) and _name(next(iter(g.candidates))) in tagged]
+    held = {id(g) for g in later}
+    first = [g for g in pending if id(g) not in held]
+    for batch in (first, later):
+        _resolve_batch(batch, resolver, max_workers=max_workers, platforms=platforms)
+
+
+def _is_pinned(group: _Group) -> bool:
+    return "@sha256:" in next(iter(group.candidates))
+
+
+def _name(reference: str) -> str:
+    """``registry/repository`` of a reference string (itself when it does not parse)."""
+    try:
+        return parse_reference(reference).name
+    except BallastError:
+        return reference
+
+
+def _resolve_batch(
+    pending: list[_Group],
+    resolver: Resolver,
+    *,
+    max_workers: int,
+    platforms: Sequence[str] | None,
+) -> None:
     while pending:
         references = [list(g.candidates)[g.attempt] for g in pending]
         results = resolver.resolve_many(references, platforms=platforms, max_workers=max_workers)

@@ -693,7 +693,8 @@ def _pod_source_factory(settings: Settings) -> Any:
 
     conf = settings.auditor
     if conf.pods_file:
-        return lambda: FileSource(conf.pods_file, namespaces=conf.namespaces)
+        pods = FileSource(conf.pods_file, namespaces=conf.namespaces)  # re-read when it changes
+        return lambda: pods
     source = KubernetesSource.connect(
         environ=os.environ,
         kubeconfig=conf.kubeconfig or None,
