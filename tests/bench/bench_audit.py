@@ -35,7 +35,6 @@ import gc
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import pstats
 import random
@@ -43,12 +42,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,8 +54,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.auditor.podlists import C, make_pod, owner  # noqa: E402
+from tests.bench.child_registry import ChildRegistry, scratch_dir  # noqa: E402
 from tests.support.images import push_image, push_index  # noqa: E402
-from tests.support.registry import LocalRegistry, start_registry  # noqa: E402
+from tests.support.registry import LocalRegistry  # noqa: E402
 
 if TYPE_CHECKING:
     from auditor.model import AuditSnapshot
@@ -247,7 +245,7 @@ def push_spec(reg: LocalRegistry, spec: ImageSpec, bases: Sequence[bytes]) -> Pu
 
 
 def push_all(
-    reg: LocalRegistry, specs: Sequence[ImageSpec], *, workers: int, seed: int
+    reg: LocalRegistry, specs: Sequence[ImageSpec], workers: int, seed: int
 ) -> list[Pushed]:
     """Push every image, ``workers`` at a time, printing progress to stderr."""
     rng = random.Random(seed)
@@ -273,81 +271,6 @@ def push_all(
                     flush=True,
                 )
     return pushed
-
-
-def _serve_registry(
-    conn: Connection, workdir: str, specs: list[ImageSpec], workers: int, seed: int
-) -> None:
-    """Child process: start the registry, push, then answer until told to stop (or until
-    the parent goes away, which closes the pipe)."""
-    try:
-        with start_registry(Path(workdir)) as reg:
-            pushed = push_all(reg, specs, workers=workers, seed=seed)
-            conn.send(("ready", reg.host, reg.registry_host, pushed))
-            while True:
-                try:
-                    command = conn.recv()
-                except EOFError:
-                    return
-                if command == "requests":
-                    conn.send(list(reg.requests))
-                elif command == "reset":
-                    reg.reset_counts()
-                    conn.send(None)
-                else:
-                    conn.send(None)
-                    return
-    except BaseException as exc:
-        conn.send(("error", repr(exc)))
-        raise
-
-
-class ChildRegistry:
-    """A LocalRegistry (with its counting proxy) running in a child process, so that the
-    Python proxy does not compete for the GIL with the in-process audit."""
-
-    def __init__(self, workdir: Path, specs: list[ImageSpec], *, workers: int, seed: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_conn = context.Pipe()
-        self._process = context.Process(
-            target=_serve_registry,
-            args=(child_conn, str(workdir), specs, workers, seed),
-            daemon=True,
-        )
-        self._process.start()
-        child_conn.close()
-        try:
-            reply: Any = self._conn.recv()
-        except EOFError:
-            reply = ("error", "it exited before the registry was ready")
-        if reply[0] != "ready":
-            self.close()
-            raise RuntimeError(
-                f"the registry process failed ({reply[1]}, exit code {self._process.exitcode})"
-            )
-        _, self.host, self.registry_host, self.pushed = reply
-
-    def requests(self) -> list[tuple[str, str, int]]:
-        self._conn.send("requests")
-        result: list[tuple[str, str, int]] = self._conn.recv()
-        return result
-
-    def reset_counts(self) -> None:
-        self._conn.send("reset")
-        self._conn.recv()
-
-    def close(self) -> None:
-        if self._process.is_alive():
-            try:
-                self._conn.send("stop")
-                self._conn.recv()
-            except (EOFError, OSError):
-                pass
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self._conn.close()
 
 
 # -- the cluster ------------------------------------------------------------------------------
@@ -1280,7 +1203,7 @@ def cli_row(label: str, run: CliRun, requests: Requests) -> Row:
 
 
 def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path) -> int:
-    pushed: list[Pushed] = reg.pushed
+    pushed: list[Pushed] = reg.populated
     failures = 0
 
     # The cluster document.
@@ -1365,7 +1288,7 @@ def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path)
         nonlocal failures
         reg.reset_counts()
         result = run_cli(argv, env, tmp / f"{name}.json", tmp / f"{name}.err")
-        requests = Requests.of(reg.requests(), owners)
+        requests = Requests.of(reg.requests, owners)
         if result.returncode != 0 or result.report is None:
             failures += 1
             print(
@@ -1402,7 +1325,7 @@ def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path)
         first = in_process_pass(pods_path, services, policy, max_workers)
         rows.append(
             in_process_row(
-                "warm in-process, LRU cold (SQLite)", first, Requests.of(reg.requests(), owners)
+                "warm in-process, LRU cold (SQLite)", first, Requests.of(reg.requests, owners)
             )
         )
         failures += check_report(snapshot_images(first.snapshot), expected, "in-process")
@@ -1410,7 +1333,7 @@ def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path)
         hot = [
             in_process_pass(pods_path, services, policy, max_workers) for _ in range(args.rounds)
         ]
-        hot_requests = Requests.of(reg.requests(), owners)
+        hot_requests = Requests.of(reg.requests, owners)
         best = min(hot, key=lambda r: r.wall_s)
         rows.append(
             in_process_row(f"warm in-process, LRU hot (best of {args.rounds})", best, hot_requests)
@@ -1421,7 +1344,7 @@ def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path)
         no_gc = in_process_pass(pods_path, services, policy, max_workers, collect=False)
         rows.append(
             in_process_row(
-                "what-if: LRU hot, cyclic GC off", no_gc, Requests.of(reg.requests(), owners)
+                "what-if: LRU hot, cyclic GC off", no_gc, Requests.of(reg.requests, owners)
             )
         )
         profile = profile_top(
@@ -1505,14 +1428,6 @@ def run(args: argparse.Namespace, reg: ChildRegistry, cat: Catalogue, tmp: Path)
     return 0
 
 
-def scratch_dir() -> Path:
-    """A temporary directory in RAM when possible (keeps disk noise out of the numbers)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return Path(tempfile.mkdtemp(prefix="ballast-bench-audit-", dir=shm))
-    return Path(tempfile.mkdtemp(prefix="ballast-bench-audit-"))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ballast audit on a generated large cluster.")
     parser.add_argument("--pods", type=int, default=20_000, help="pods in the document (20000)")
@@ -1536,11 +1451,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--namespaces must be at least {len(SYSTEM_NAMESPACES) + len(ENVIRONMENTS)}")
 
     cat = build_catalogue(args.images, random.Random(args.seed))
-    tmp = scratch_dir()
+    tmp = scratch_dir("ballast-bench-audit-")
     try:
         print(f"pushing {len(cat.specs)} images ({args.push_workers} at a time); scratch {tmp}")
         started = time.perf_counter()
-        reg = ChildRegistry(tmp / "registry", cat.specs, workers=args.push_workers, seed=args.seed)
+        reg = ChildRegistry(tmp / "registry", push_all, cat.specs, args.push_workers, args.seed)
         try:
             print(
                 f"registry {reg.registry_host} behind proxy {reg.host}, in a child process; "

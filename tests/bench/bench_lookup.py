@@ -30,25 +30,23 @@ from __future__ import annotations
 
 import argparse
 import collections
-import multiprocessing
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.bench.child_registry import ChildRegistry, scratch_dir  # noqa: E402
 from tests.support.images import push_image  # noqa: E402
 from tests.support.registry import LocalRegistry, start_registry  # noqa: E402
 
@@ -112,7 +110,7 @@ class Registry(Protocol):
     def reset_counts(self) -> None: ...
 
 
-def push_images(reg: LocalRegistry, count: int, *, workers: int) -> list[BenchImage]:
+def push_images(reg: LocalRegistry, count: int, workers: int) -> list[BenchImage]:
     """``count`` distinct images ``bench/appN:v1``, each with two random layers of a few KB."""
 
     def push(i: int) -> BenchImage:
@@ -124,103 +122,7 @@ def push_images(reg: LocalRegistry, count: int, *, workers: int) -> list[BenchIm
         return list(pool.map(push, range(count)))
 
 
-def _serve_registry(conn: Connection, workdir: str, images: int, push_workers: int) -> None:
-    """Child process: start the registry, push, then answer count requests until told to stop
-    (or until the parent goes away, which closes the pipe)."""
-    try:
-        with start_registry(Path(workdir)) as reg:
-            pushed = push_images(reg, images, workers=push_workers)
-            conn.send(("ready", reg.host, reg.registry_host, pushed))
-            while True:
-                try:
-                    command = conn.recv()
-                except EOFError:
-                    return
-                if command == "count":
-                    conn.send(reg.count())
-                elif command == "requests":
-                    conn.send(list(reg.requests))
-                elif command == "reset":
-                    reg.reset_counts()
-                    conn.send(None)
-                else:
-                    conn.send(None)
-                    return
-    except BaseException as exc:
-        conn.send(("error", repr(exc)))
-        raise
-
-
-class ChildRegistry:
-    """A LocalRegistry running in a child process, driven over a pipe."""
-
-    def __init__(self, workdir: Path, *, images: int, push_workers: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_conn = context.Pipe()
-        self._process = context.Process(
-            target=_serve_registry,
-            args=(child_conn, str(workdir), images, push_workers),
-            daemon=True,
-        )
-        self._process.start()
-        child_conn.close()
-        try:
-            reply: Any = self._conn.recv()
-        except EOFError:
-            reply = ("error", "it exited before the registry was ready")
-        if reply[0] != "ready":
-            self.close()
-            raise RuntimeError(
-                f"the registry process failed ({reply[1]}, exit code {self._process.exitcode}); "
-                "its traceback is above"
-            )
-        _, self._host, self._registry_host, self.images = reply
-
-    @property
-    def host(self) -> str:
-        return str(self._host)
-
-    @property
-    def registry_host(self) -> str:
-        return str(self._registry_host)
-
-    @property
-    def requests(self) -> list[tuple[str, str, int]]:
-        self._conn.send("requests")
-        result: list[tuple[str, str, int]] = self._conn.recv()
-        return result
-
-    def count(self) -> int:
-        self._conn.send("count")
-        return int(self._conn.recv())
-
-    def reset_counts(self) -> None:
-        self._conn.send("reset")
-        self._conn.recv()
-
-    def close(self) -> None:
-        if self._process.is_alive():
-            try:
-                self._conn.send("stop")
-                self._conn.recv()
-            except (EOFError, OSError):
-                pass
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self._conn.close()
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def scratch_dir() -> Path:
-    """A temporary directory in RAM when possible (keeps disk noise out of the numbers)."""
-    shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
-        return Path(tempfile.mkdtemp(prefix="ballast-bench-", dir=shm))
-    return Path(tempfile.mkdtemp(prefix="ballast-bench-"))
 
 
 def classify(method: str, path: str) -> str:
@@ -500,18 +402,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_skopeo and shutil.which("skopeo") is None:
         parser.error("skopeo is not installed: tests/run installs it, or pass --skip-skopeo")
 
-    tmp = scratch_dir()
+    tmp = scratch_dir("ballast-bench-")
     try:
         started = time.perf_counter()
         if args.registry_in_process:
             with start_registry(tmp / "registry") as local:
-                images = push_images(local, args.images, workers=args.push_workers)
+                images = push_images(local, args.images, args.push_workers)
                 announce(local, images, time.perf_counter() - started, tmp, "this process")
                 return run(args, local, images, tmp)
-        child = ChildRegistry(tmp / "registry", images=args.images, push_workers=args.push_workers)
+        child = ChildRegistry(tmp / "registry", push_images, args.images, args.push_workers)
         try:
-            announce(child, child.images, time.perf_counter() - started, tmp, "a child process")
-            return run(args, child, child.images, tmp)
+            announce(child, child.populated, time.perf_counter() - started, tmp, "a child process")
+            return run(args, child, child.populated, tmp)
         finally:
             child.close()
     finally:

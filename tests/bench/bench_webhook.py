@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -47,13 +46,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from tests.bench.child_registry import ChildRegistry as SharedChildRegistry  # noqa: E402
+from tests.support.registry import LocalRegistry  # noqa: E402
 
 THROUGHPUT_TARGET = 0.80
 """ballast must reach at least this share of the bare endpoint's requests/s."""
@@ -90,95 +91,34 @@ IMAGE_HISTORY = [
 # -- the registry, in a child process ---------------------------------------------------------
 
 
-def _registry_child(conn: Connection, workdir: str) -> None:
-    """Child process: run the registry; push images and report counts when asked."""
-    from tests.support.registry import push_image, start_registry
+def _push_repos(reg: LocalRegistry, repos: Sequence[str]) -> list[str]:
+    """In the registry's process: one small two-layer image per repository; their digests."""
+    from tests.support.registry import push_image
 
-    try:
-        with start_registry(Path(workdir)) as reg:
-            conn.send(("ready", reg.host))
-            while True:
-                try:
-                    command, argument = conn.recv()
-                except EOFError:
-                    return
-                if command == "push":
-                    digests = [
-                        push_image(
-                            reg, repo, TAG, layer_sizes=[3072, 6144], history=IMAGE_HISTORY
-                        ).digest
-                        for repo in argument
-                    ]
-                    conn.send(digests)
-                elif command == "requests":
-                    conn.send(list(reg.requests))
-                elif command == "reset":
-                    reg.reset_counts()
-                    conn.send(None)
-                elif command == "delay":
-                    reg.delay_s = float(argument)
-                    conn.send(None)
-                else:
-                    conn.send(None)
-                    return
-    except BaseException as exc:
-        with suppress(OSError):
-            conn.send(("error", repr(exc)))
-        raise
+    return [
+        push_image(reg, repo, TAG, layer_sizes=[3072, 6144], history=IMAGE_HISTORY).digest
+        for repo in repos
+    ]
 
 
-class ChildRegistry:
-    """A LocalRegistry (behind its counting proxy) running in a child process."""
+def _set_delay(reg: LocalRegistry, seconds: float) -> None:
+    reg.delay_s = seconds
 
-    def __init__(self, workdir: Path) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_conn = context.Pipe()
-        self._process = context.Process(
-            target=_registry_child, args=(child_conn, str(workdir)), daemon=True
-        )
-        self._process.start()
-        child_conn.close()
-        try:
-            reply: Any = self._conn.recv()
-        except EOFError:
-            reply = ("error", "it exited before the registry was ready")
-        if reply[0] != "ready":
-            self.close()
-            raise RuntimeError(f"the registry process failed: {reply[1]}")
-        self.host: str = reply[1]
 
-    def _ask(self, command: str, argument: Any = None) -> Any:
-        self._conn.send((command, argument))
-        return self._conn.recv()
+class ChildRegistry(SharedChildRegistry):
+    """The shared child-process registry, with what this benchmark asks of it."""
 
     def push(self, repos: Sequence[str]) -> list[str]:
         """Push one small two-layer image per repository (tag ``v1``); their digests."""
-        digests: list[str] = self._ask("push", list(repos))
+        digests: list[str] = self.call(_push_repos, list(repos))
         return digests
-
-    def requests(self) -> list[tuple[str, str, int]]:
-        result: list[tuple[str, str, int]] = self._ask("requests")
-        return result
-
-    def reset_counts(self) -> None:
-        self._ask("reset")
 
     def set_delay(self, seconds: float) -> None:
         """Make the proxy wait this long before each request: a registry farther away."""
-        self._ask("delay", seconds)
+        self.call(_set_delay, float(seconds))
 
     def ref(self, repo: str) -> str:
         return f"{self.host}/{repo}:{TAG}"
-
-    def close(self) -> None:
-        if self._process.is_alive():
-            with suppress(EOFError, OSError):
-                self._ask("stop")
-        self._process.join(timeout=10)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self._conn.close()
 
 
 # -- the bare endpoint --------------------------------------------------------------------------
@@ -659,7 +599,7 @@ def cold_trial(
         answer = client.post("/validate?timeout=10s", json=pod)
         pod_s = time.perf_counter() - started
     judged(answer, images)
-    requests = len(reg.requests())
+    requests = len(reg.requests)
     singles = tuple(
         resolve_alone(
             reg.ref(repo),
@@ -776,7 +716,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         for _ in range(8):
             with ballast.client() as client:
                 judged(client.post("/validate", json=body), WARM_IMAGES)
-        warm_requests = len(reg.requests())
+        warm_requests = len(reg.requests)
         with bare.client() as client:
             answer = client.post("/validate", json=body)
             assert answer.status_code == 200 and answer.json()["response"]["allowed"] is True
@@ -808,8 +748,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
                     f"({result.requests} requests, {result.bad} bad, "
                     f"load {result.load_average:.1f})"
                 )
-        if reg.requests():
-            print(f"  ! the registry saw {len(reg.requests())} requests under load (expected 0)")
+        if reg.requests:
+            print(f"  ! the registry saw {len(reg.requests)} requests under load (expected 0)")
 
         def mean(name: str, field: str) -> float:
             return statistics.fmean(getattr(r, field) for r in results[name])
