@@ -60,6 +60,7 @@ from ballast.policy import (
     Status,
     Verdict,
     evaluate,
+    evaluation_key,
     parse_exceptions,
 )
 from ballast.reference import Reference, parse_reference
@@ -416,17 +417,6 @@ class _Builder:
     _layer_cache: dict[str, LayerReportView | None] = field(default_factory=dict)
     _contexts: dict[tuple[WorkloadId, str], Context] = field(default_factory=dict)
     _verdicts: dict[tuple[object, ...], ImageVerdict] = field(default_factory=dict)
-    _reads: tuple[bool, bool] = (True, True)
-
-    def __post_init__(self) -> None:
-        selections = [
-            self.policy.scope.selection,
-            *(rule.scope for rule in self.policy.rules if rule.scope is not None),
-        ]
-        self._reads = (
-            any(s.namespace_selector is not None for s in selections),
-            any(s.pod_selector is not None for s in selections),
-        )
 
     def run(self, placed: Sequence[_Placed], images: Sequence[_Image]) -> _Parts:
         records = [self._image(image) for image in images]
@@ -551,23 +541,10 @@ class _Builder:
         return max(verdicts, key=lambda v: v.verdict.rank)
 
     def _verdict_key(self, image_key: str, spec_image: str, context: Context) -> tuple[object, ...]:
-        """What :func:`ballast.policy.evaluate` reads from the context, for the given policy.
-
-        The same image in many workloads of a namespace (a sidecar) is judged once: the
-        verdict depends on the facts (fixed by ``image_key`` within a pass), the image text,
-        the namespace, its labels and the pod labels only when the policy has selectors on
-        them, the exception annotation and today (fixed within a pass). Keep this in step
-        with ``ballast/policy/scope.py`` and ``evaluate.py`` if they read more of the context.
-        """
-        reads_namespace_labels, reads_pod_labels = self._reads
-        return (
-            image_key,
-            spec_image,
-            context.namespace,
-            tuple(sorted(context.namespace_labels.items())) if reads_namespace_labels else None,
-            tuple(sorted(context.pod_labels.items())) if reads_pod_labels else None,
-            context.annotations.get(EXCEPTION_ANNOTATION),
-        )
+        """The same image in many workloads of a namespace (a sidecar) is judged once: the
+        verdict depends on the facts (fixed by ``image_key`` within a pass), the image text
+        and what evaluate reads from the context (:func:`ballast.policy.evaluation_key`)."""
+        return (image_key, spec_image, evaluation_key(self.policy, context))
 
     def _context(self, item: _Placed) -> Context:
         pod, attribution = item.pod, item.attribution

@@ -20,7 +20,6 @@ from typing import Any, Generic, TypeVar
 from ballast._errors import BallastError
 from ballast.facts import ImageFacts, ResolvedImage
 from ballast.policy import (
-    EXCEPTION_ANNOTATION,
     Context,
     Decision,
     ImageVerdict,
@@ -31,6 +30,7 @@ from ballast.policy import (
     decide,
     deny_message,
     evaluate,
+    evaluation_key,
     warnings_for,
 )
 from webhook.admission import AdmissionRequest, AdmissionReviewPayload, build_response
@@ -72,20 +72,6 @@ class PolicyMemo(Generic[_V]):
                 self._items[key] = value
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
-
-
-def _context_key(context: Context) -> tuple[object, ...]:
-    """Everything evaluate() reads from a context (the exception annotation, not others)."""
-    return (
-        context.today,
-        context.namespace,
-        tuple(sorted(context.namespace_labels.items())),
-        tuple(sorted(context.pod_labels.items())),
-        context.annotations.get(EXCEPTION_ANNOTATION),
-        context.kind,
-        context.name,
-        context.operation,
-    )
 
 
 class AdmissionReviewer:
@@ -139,7 +125,7 @@ class AdmissionReviewer:
         outcomes = self._fetcher.fetch(images, budget_s=budget_s)
         # Replicas, retries and rollouts ask the same question over and over: when
         # every image has facts, the whole answer (all but the uid) is remembered.
-        key = self._answer_key(context, images, outcomes)
+        key = self._answer_key(policy, context, images, outcomes)
         remembered = self._answers.get(policy, key) if key is not None else None
         if remembered is None:
             verdicts = [self._judge(image, outcomes[image], context, policy) for image in images]
@@ -165,9 +151,10 @@ class AdmissionReviewer:
         return answer
 
     def _answer_key(
-        self, context: Context, images: list[str], outcomes: Mapping[str, object]
+        self, policy: Policy, context: Context, images: list[str], outcomes: Mapping[str, object]
     ) -> tuple[object, ...] | None:
-        parts: list[object] = [_context_key(context)]
+        # The answer's messages also name the workload (kind and name).
+        parts: list[object] = [evaluation_key(policy, context), context.kind, context.name]
         for image in images:
             outcome = outcomes[image]
             if not isinstance(outcome, ResolvedImage):
@@ -239,7 +226,12 @@ class AdmissionReviewer:
         CPU. The key holds everything evaluate reads from facts and context.
         """
         report = self._layer_reports(facts)
-        key = (image, facts.digest, id(report) if report is not None else 0, _context_key(context))
+        key = (
+            image,
+            facts.digest,
+            id(report) if report is not None else 0,
+            evaluation_key(policy, context),
+        )
         hit = self._verdicts.get(policy, key)
         if hit is not None:
             return hit

@@ -18,7 +18,7 @@ from ballast.policy.document import (
     Scope,
     Selection,
 )
-from ballast.policy.evaluate import FAILURE_RULE, evaluate, unavailable
+from ballast.policy.evaluate import FAILURE_RULE, evaluate, evaluation_key, unavailable
 from ballast.policy.exception import (
     EXCEPTION_ANNOTATION,
     IgnoredException,
@@ -81,6 +81,7 @@ __all__ = [
     "default_policy",
     "deny_message",
     "evaluate",
+    "evaluation_key",
     "finding_to_json",
     "format_markdown",
     "format_text",

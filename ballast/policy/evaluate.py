@@ -23,7 +23,7 @@ from ballast.facts import ImageFacts
 from ballast.policy.base import detect_heavy_base
 from ballast.policy.context import Context
 from ballast.policy.document import Policy, Rule
-from ballast.policy.exception import PolicyException, parse_exceptions
+from ballast.policy.exception import EXCEPTION_ANNOTATION, PolicyException, parse_exceptions
 from ballast.policy.finding import Category, Finding, Location, Quantity, Severity, Unit
 from ballast.policy.history import HistoryFinding, history_findings
 from ballast.policy.layer_report import LayerFindingView, LayerReportView
@@ -118,6 +118,27 @@ def evaluate(
         ignored_exceptions=ignored,
         layers_read=layer_report is not None,
         policy=policy.name,
+    )
+
+
+def evaluation_key(policy: Policy, context: Context) -> tuple[object, ...]:
+    """What :func:`evaluate` reads from ``context`` under ``policy``, as a hashable key.
+
+    The same image (same facts) in two contexts with equal keys gets the same
+    verdict, so callers may remember verdicts by (image, facts, key): the
+    webhook across admissions, the auditor across the workloads of a pass.
+    Namespace and pod labels count only when the policy selects on them; keep
+    this in step with ``scope.py`` and the exception parsing if they read more.
+    """
+    selections = [policy.scope.selection, *(r.scope for r in policy.rules if r.scope is not None)]
+    reads_namespace_labels = any(s.namespace_selector is not None for s in selections)
+    reads_pod_labels = any(s.pod_selector is not None for s in selections)
+    return (
+        context.today,
+        context.namespace,
+        tuple(sorted(context.namespace_labels.items())) if reads_namespace_labels else None,
+        tuple(sorted(context.pod_labels.items())) if reads_pod_labels else None,
+        context.annotations.get(EXCEPTION_ANNOTATION),
     )
 
 

@@ -348,3 +348,26 @@ def test_the_full_example_validates_against_the_published_schema_alone() -> None
     import yaml
 
     jsonschema.Draft202012Validator(policy_schema()).validate(yaml.safe_load(FULL))
+
+
+def test_evaluation_key_counts_labels_only_when_the_policy_selects_on_them() -> None:
+    """Webhook and auditor remember verdicts by this key: it must not split equal questions
+    (labels that no rule reads) nor merge different ones (exception annotations)."""
+    import datetime as dt
+
+    from ballast.policy import Context, evaluation_key, load_policy
+
+    plain = load_policy("apiVersion: ballast.dev/v1\nkind: Policy\nmetadata: {name: p}\nspec: {}\n")
+    selective = load_policy(
+        "apiVersion: ballast.dev/v1\nkind: Policy\nmetadata: {name: s}\nspec:\n"
+        "  scope: {podSelector: {matchLabels: {tier: web}}}\n"
+    )
+    today = dt.date(2026, 1, 1)
+    a = Context(today=today, namespace="shop", pod_labels={"pod": "a"}, kind="Pod", name="a")
+    b = Context(today=today, namespace="shop", pod_labels={"pod": "b"}, kind="Pod", name="b")
+    excepted = Context(
+        today=today, namespace="shop", annotations={"ballast.dev/exception": "{rules: [x]}"}
+    )
+    assert evaluation_key(plain, a) == evaluation_key(plain, b)
+    assert evaluation_key(selective, a) != evaluation_key(selective, b)
+    assert evaluation_key(plain, a) != evaluation_key(plain, excepted)
