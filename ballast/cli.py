@@ -116,10 +116,16 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-def fail(error: BaseException) -> NoReturn:
-    """Print a one-line error to stderr and exit with the error class's code."""
+def fail(error: BaseException, *, code: int | None = None) -> NoReturn:
+    """Print the error (and each problem of a PolicyError) to stderr and exit.
+
+    The exit code is ``code`` when given (``check`` and the services use 2 for
+    every error), else the error class's code from EXIT_CODES.
+    """
     click.echo(f"error: {error}", err=True)
-    sys.exit(exit_code_for(error))
+    for problem in getattr(error, "problems", []):
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(exit_code_for(error) if code is None else code)
 
 
 @click.group(context_settings={"auto_envvar_prefix": "BALLAST", "show_default": True})
@@ -489,10 +495,7 @@ def check(
     except click.UsageError:
         raise
     except BallastError as exc:
-        click.echo(f"error: {exc}", err=True)
-        for problem in getattr(exc, "problems", []):
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        fail(exc, code=2)
     if deep is None:
         deep = any(_needs_layers(rule.id) for rule in chosen.rules)
     policy_context = PolicyContext(today=dt.datetime.now(dt.UTC).date())
@@ -603,10 +606,7 @@ def webhook_command(
         )
         serve(settings, os.environ, certificate=certificate)
     except (ConfigError, PolicyError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        for problem in getattr(exc, "problems", []):
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        fail(exc, code=2)
 
 
 def _audit_options(command: Any) -> Any:
@@ -744,10 +744,7 @@ def audit(context: Context, /, output_format: str | None, **options: Any) -> Non
             # Layers learnt during the pass are judged now: a second pass makes no requests.
             snapshot = runner.run_pass(deepen_in_background=False) or snapshot
     except BallastError as exc:
-        click.echo(f"error: {exc}", err=True)
-        for problem in getattr(exc, "problems", []):
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(exit_code_for(exc))
+        fail(exc)
     if snapshot is None:
         click.echo(f"error: {runner.state.last_error}", err=True)
         sys.exit(6)
@@ -852,10 +849,7 @@ def auditor_command(
         policy = PolicySource(settings.auditor.policy or None)
         make_source = _pod_source_factory(settings)
     except BallastError as exc:
-        click.echo(f"error: {exc}", err=True)
-        for problem in getattr(exc, "problems", []):
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        fail(exc, code=2)
     registry = CollectorRegistry()
     metrics = AuditMetrics(registry, interval_s=plan.longest_gap_s())
     runner = AuditorRunner(
