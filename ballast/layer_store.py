@@ -112,12 +112,7 @@ class LayerStore:
         """
         cached = self.cached_report(facts)
         if cached is not None:
-            if on_layer is not None:
-                for index, layer in enumerate(facts.layers):
-                    stored = self.cached_layer(layer.digest)
-                    if stored is not None:
-                        on_layer(index, stored)
-            return cached
+            return cached  # nothing to download, so no progress to show
         results: list[LayerFacts | None] = [None] * len(facts.layers)
         missing: list[int] = []
         for index, layer in enumerate(facts.layers):
